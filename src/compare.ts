@@ -1,0 +1,118 @@
+/**
+ * Element-wise comparison of a computed gradient with the expected float64 one.
+ * It returns data (metrics, worst element); callers judge from `failingElements`.
+ *
+ * Per element:
+ *  - expected NaN matches only NaN; expected ±Inf only the same infinity;
+ *  - a non-finite result where a finite one is expected never matches;
+ *  - rule `exact`: the result must equal the expected value rounded to the dtype (-0 == +0);
+ *  - rule `bound`: |got - expected| <= bound (src/tolerance.ts).
+ */
+import { roundToDtype, ulpDistance } from './dtype.js';
+import { unflattenIndex } from './geometry.js';
+import { coefficientsForDtype, elementBound, typicalError } from './tolerance.js';
+import type { Dtype, OutputMetrics, OutputName, PassGrade, WorstElement } from './types.js';
+
+export interface CompareInput {
+  output: OutputName;
+  shape: number[];
+  dtype: Dtype;
+  rule: 'exact' | 'bound';
+  accumulationLength: number;
+  expected: Float64Array;
+  magnitude: Float64Array;
+  /** The computed values, decoded to float64 (they are values of `dtype`). */
+  got: Float64Array;
+}
+
+export function compareOutput(input: CompareInput): OutputMetrics {
+  const { expected, magnitude, got, dtype, rule } = input;
+  const coefficients = coefficientsForDtype(input.accumulationLength, dtype);
+  let failingElements = 0;
+  let maxErrorInBounds = 0;
+  let maxErrorInTypical = 0;
+  let maxUlp = 0;
+  let maxAbsError = 0;
+  let maxRelError = 0;
+  let allExact = true;
+  let worstIndex = -1;
+  let worstScore = -1;
+  let worstBound = 0;
+
+  for (let index = 0; index < expected.length; index++) {
+    const want = expected[index];
+    const have = got[index];
+    let score: number; // error in units of the bound; Infinity for a mismatch no bound can excuse
+    let failed: boolean;
+    let bound = 0;
+    if (!Number.isFinite(want) || !Number.isFinite(have)) {
+      const matches = Number.isNaN(want) ? Number.isNaN(have) : want === have;
+      failed = !matches;
+      score = matches ? 0 : Infinity;
+      if (!matches) {
+        allExact = false;
+        maxUlp = Infinity;
+        maxAbsError = Infinity;
+        maxRelError = Infinity;
+        maxErrorInTypical = Infinity;
+      }
+    } else {
+      const rounded = roundToDtype(want, dtype);
+      const error = Math.abs(have - want);
+      bound = elementBound(coefficients, want, magnitude[index]);
+      const typical = typicalError(coefficients, want, magnitude[index]);
+      const sameAsRounded = have === rounded;
+      if (!sameAsRounded) allExact = false;
+      failed = rule === 'exact' ? !sameAsRounded : error > bound;
+      score = error === 0 ? 0 : error / bound;
+      const typicalScore = error === 0 ? 0 : error / typical;
+      if (typicalScore > maxErrorInTypical) maxErrorInTypical = typicalScore;
+      const ulps = ulpDistance(have, rounded, dtype);
+      if (ulps > maxUlp) maxUlp = ulps;
+      if (error > maxAbsError) maxAbsError = error;
+      const relative = want === 0 ? (error === 0 ? 0 : Infinity) : error / Math.abs(want);
+      if (relative > maxRelError) maxRelError = relative;
+    }
+    if (failed) failingElements++;
+    // The worst element is the largest score, failing elements first.
+    const rankScore = failed ? score + 1e300 : score;
+    if (score > 0 && rankScore > worstScore) {
+      worstScore = rankScore;
+      worstIndex = index;
+      worstBound = bound;
+    }
+    if (score > maxErrorInBounds) maxErrorInBounds = score;
+  }
+
+  let worst: WorstElement | null = null;
+  if (worstIndex >= 0) {
+    worst = {
+      index: unflattenIndex(worstIndex, input.shape),
+      flatIndex: worstIndex,
+      expected: expected[worstIndex],
+      got: got[worstIndex],
+      bound: worstBound,
+    };
+  }
+  let grade: PassGrade | null = null;
+  if (failingElements === 0) grade = allExact ? 'exact' : maxErrorInTypical <= 1 ? 'tight' : 'within-bound';
+  return {
+    output: input.output,
+    elements: expected.length,
+    failingElements,
+    maxErrorInBounds,
+    maxErrorInTypical,
+    maxUlp,
+    maxAbsError,
+    maxRelError,
+    worst,
+    grade,
+  };
+}
+
+/** The weakest grade of several passing outputs. */
+export function combineGrades(grades: PassGrade[]): PassGrade {
+  if (grades.includes('within-bound')) return 'within-bound';
+  if (grades.includes('tight')) return 'tight';
+  return 'exact';
+}

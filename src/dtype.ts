@@ -1,0 +1,136 @@
+/**
+ * Element types: their floating-point constants, rounding of float64 values to
+ * them, and conversion between typed arrays. float16 is carried as raw binary16
+ * bits in a Uint16Array (Node 20 has no Float16Array).
+ */
+import type { Dtype, TensorData } from './types.js';
+
+export interface DtypeInfo {
+  dtype: Dtype;
+  /** u = 2^-p with p the significand precision (bits including the implicit one). */
+  unitRoundoff: number;
+  /** Spacing of the subnormals (smallest positive value): the absolute error floor of one rounding near zero. */
+  underflowSpacing: number;
+  maxFinite: number;
+  bytes: number;
+  /** numpy's dtype descriptor. */
+  npyDescr: '<f2' | '<f4' | '<f8';
+}
+
+export const DTYPE_INFO: Record<Dtype, DtypeInfo> = {
+  float16: { dtype: 'float16', unitRoundoff: 2 ** -11, underflowSpacing: 2 ** -24, maxFinite: 65504, bytes: 2, npyDescr: '<f2' },
+  float32: { dtype: 'float32', unitRoundoff: 2 ** -24, underflowSpacing: 2 ** -149, maxFinite: 3.4028234663852886e38, bytes: 4, npyDescr: '<f4' },
+  float64: { dtype: 'float64', unitRoundoff: 2 ** -53, underflowSpacing: 2 ** -1074, maxFinite: Number.MAX_VALUE, bytes: 8, npyDescr: '<f8' },
+};
+
+const scratchFloat32 = new Float32Array(1);
+const scratchBits32 = new Uint32Array(scratchFloat32.buffer);
+
+/** Round a float64 to the nearest binary16 (ties to even), returned as its 16 bits. */
+export function float64ToFloat16Bits(value: number): number {
+  if (Number.isNaN(value)) return 0x7e00;
+  const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
+  const magnitude = Math.abs(value);
+  // 65520 = 65504 + half an ulp at the top binade: it and above round to infinity.
+  if (magnitude >= 65520) return sign | 0x7c00;
+  if (magnitude < 2 ** -14) {
+    // Subnormal range: value / 2^-24 rounded to an integer count of subnormal steps.
+    const steps = roundHalfEven(magnitude / 2 ** -24);
+    return sign | steps; // steps may reach 1024, which is exactly the smallest normal's bits.
+  }
+  const exponent = Math.floor(Math.log2(magnitude));
+  // log2 can be off by one near powers of two; correct it.
+  let e = exponent;
+  if (2 ** e > magnitude) e -= 1;
+  if (2 ** (e + 1) <= magnitude) e += 1;
+  const significand = roundHalfEven((magnitude / 2 ** e - 1) * 1024);
+  // A significand of 1024 carries into the exponent, which the bit layout does by addition.
+  return sign | (((e + 15) << 10) + significand);
+}
+
+function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  const fraction = value - floor;
+  if (fraction > 0.5) return floor + 1;
+  if (fraction < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** The float64 value of binary16 bits. */
+export function float16BitsToFloat64(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * fraction * 2 ** -24;
+  if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
+  return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+/** Round a float64 value to the nearest value of the dtype, returned as a float64. */
+export function roundToDtype(value: number, dtype: Dtype): number {
+  if (dtype === 'float64') return value;
+  if (dtype === 'float32') return Math.fround(value);
+  return float16BitsToFloat64(float64ToFloat16Bits(value));
+}
+
+/** Allocate a typed array of the dtype's storage type. */
+export function allocateData(dtype: Dtype, length: number): TensorData {
+  if (dtype === 'float64') return new Float64Array(length);
+  if (dtype === 'float32') return new Float32Array(length);
+  return new Uint16Array(length);
+}
+
+/** Decode stored elements (float16 bits included) into float64 values. */
+export function toFloat64Array(data: TensorData, dtype: Dtype): Float64Array {
+  if (dtype === 'float16') {
+    const result = new Float64Array(data.length);
+    for (let index = 0; index < data.length; index++) result[index] = float16BitsToFloat64(data[index]);
+    return result;
+  }
+  return Float64Array.from(data);
+}
+
+/** Encode float64 values into the dtype's storage, rounding to nearest even. */
+export function fromFloat64Array(values: Float64Array, dtype: Dtype): TensorData {
+  if (dtype === 'float64') return Float64Array.from(values);
+  if (dtype === 'float32') return Float32Array.from(values);
+  const bits = new Uint16Array(values.length);
+  for (let index = 0; index < values.length; index++) bits[index] = float64ToFloat16Bits(values[index]);
+  return bits;
+}
+
+/** The typed-array constructor that stores a dtype. */
+export function expectedArrayType(dtype: Dtype): string {
+  return dtype === 'float64' ? 'Float64Array' : dtype === 'float32' ? 'Float32Array' : 'Uint16Array';
+}
+
+/**
+ * Distance in units in the last place between two values of a dtype: the
+ * number of representable values between them (0 for equal, -0 == +0).
+ * Both values must already be representable in the dtype.
+ */
+export function ulpDistance(a: number, b: number, dtype: Dtype): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
+  if (a === b) return 0;
+  return Math.abs(orderedIndex(a, dtype) - orderedIndex(b, dtype));
+}
+
+const scratchFloat64 = new Float64Array(1);
+const scratchBigInt = new BigInt64Array(scratchFloat64.buffer);
+
+/** Map a value to an integer that increases with the value (0 for ±0). */
+function orderedIndex(value: number, dtype: Dtype): number {
+  if (dtype === 'float16') {
+    const bits = float64ToFloat16Bits(value);
+    return bits & 0x8000 ? -(bits & 0x7fff) : bits;
+  }
+  if (dtype === 'float32') {
+    scratchFloat32[0] = value;
+    const bits = scratchBits32[0];
+    return bits & 0x80000000 ? -(bits & 0x7fffffff) : bits;
+  }
+  scratchFloat64[0] = value;
+  const bits = scratchBigInt[0];
+  // Fits a double exactly only below 2^53; beyond that the distance is approximate but still huge.
+  return bits < 0n ? -Number(bits & 0x7fffffffffffffffn) : Number(bits);
+}

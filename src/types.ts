@@ -1,0 +1,230 @@
+/**
+ * The contracts of the project: tensors, convolution parameters, fixtures,
+ * manifests, adapters and outcomes. Everything else is written against these.
+ */
+
+/** Element types a fixture or an adapter can use. float16 travels as raw IEEE binary16 bits. */
+export type Dtype = 'float16' | 'float32' | 'float64';
+export const DTYPES: readonly Dtype[] = ['float16', 'float32', 'float64'];
+
+export type TensorData = Float32Array | Float64Array | Uint16Array;
+
+/** A dense row-major tensor. For float16, `data` holds the 16-bit patterns. */
+export interface Tensor {
+  dtype: Dtype;
+  shape: number[];
+  data: TensorData;
+}
+
+/** A float64 tensor, the working type of the oracle. */
+export interface Float64Tensor {
+  dtype: 'float64';
+  shape: number[];
+  data: Float64Array;
+}
+
+/** Explicit zero padding added on each side of the input. */
+export interface Pads {
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/**
+ * Conv2d parameters. Tensors are NCHW (x, dy, dx) and OIHW (w, dw):
+ * x [N, C, H, W], w [Cout, C/groups, KH, KW], dy [N, Cout, OH, OW], db [Cout].
+ * Pairs are [height, width].
+ */
+export interface Conv2dParams {
+  stride: [number, number];
+  dilation: [number, number];
+  pads: Pads;
+  groups: number;
+}
+
+/** How the pads were specified before they were resolved to explicit numbers. */
+export type PaddingMode = 'EXPLICIT' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
+export const PADDING_MODES: readonly PaddingMode[] = ['EXPLICIT', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
+
+/** Result of the backward pass: gradients of a scalar loss L with dy = dL/dy. */
+export interface Conv2dGradients<T = Float64Tensor> {
+  dx: T;
+  dw: T;
+  db: T;
+}
+
+export type InputName = 'x' | 'w' | 'dy';
+export type OutputName = 'dx' | 'dw' | 'db';
+export const INPUT_NAMES: readonly InputName[] = ['x', 'w', 'dy'];
+export const OUTPUT_NAMES: readonly OutputName[] = ['dx', 'dw', 'db'];
+
+/** The data families of the corpus; each fixture names one. */
+export type DataFamily = 'exact' | 'normal' | 'wide' | 'cancel' | 'onehot-dy' | 'zeros' | 'special';
+export const DATA_FAMILIES: readonly DataFamily[] = ['exact', 'normal', 'wide', 'cancel', 'onehot-dy', 'zeros', 'special'];
+
+/** One file of a fixture folder, with its element type and checksum. */
+export interface FixtureFile {
+  path: string;
+  dtype: Dtype;
+  sha256: string;
+}
+
+/** What the tolerance rule needs for one output (see src/tolerance.ts). */
+export interface OutputTolerance {
+  /** Largest number of products summed into one element of this output. */
+  accumulationLength: number;
+  /** File (float64) with, per element, the sum of |products| that form it. */
+  magnitude: string;
+}
+
+/**
+ * How outputs are judged. `exact`: every partial sum is representable, so the
+ * output must equal the expected value bit for bit (-0 equals +0). `bound`:
+ * |got - expected| <= bound per element, the bound defined in src/tolerance.ts.
+ */
+export interface FixtureTolerance {
+  rule: 'exact' | 'bound';
+  unitRoundoff: number;
+  underflowSpacing: number;
+  outputs: Record<OutputName, OutputTolerance>;
+}
+
+/** fixture.json: everything needed to use one fixture folder without our code. */
+export interface FixtureMeta {
+  id: string;
+  formatVersion: number;
+  op: 'conv2d_backward';
+  description: string;
+  case: string;
+  dtype: Dtype;
+  family: DataFamily;
+  seed: number;
+  tags: string[];
+  params: Conv2dParams;
+  padding: { mode: PaddingMode };
+  shapes: Record<InputName | OutputName, number[]>;
+  /** x, w, dy in `dtype`; dx, dw, db and the magnitude files in float64. */
+  files: Record<string, FixtureFile>;
+  tolerance: FixtureTolerance;
+  witnesses: { agreed: boolean; backends: string[] };
+}
+
+/** One fixture in the manifest. */
+export interface ManifestEntry {
+  id: string;
+  path: string;
+  family: DataFamily;
+  dtype: Dtype;
+  tags: string[];
+  /** File name inside the folder -> sha256, fixture.json included. */
+  files: Record<string, string>;
+}
+
+/** fixtures/manifest.json */
+export interface Manifest {
+  corpusVersion: string;
+  formatVersion: number;
+  generator: { name: string; version: string };
+  fixtureCount: number;
+  /** sha256 over the lines `<path>/<file> <sha256>\n` of every fixture file, sorted by path. */
+  digest: string;
+  fixtures: ManifestEntry[];
+}
+
+// ---------------------------------------------------------------------------
+// Adapters: what a user implements to be scored.
+
+export type ActivationLayout = 'NCHW' | 'NHWC';
+export type FilterLayout = 'OIHW' | 'HWIO' | 'OHWI';
+export const ACTIVATION_LAYOUTS: readonly ActivationLayout[] = ['NCHW', 'NHWC'];
+export const FILTER_LAYOUTS: readonly FilterLayout[] = ['OIHW', 'HWIO', 'OHWI'];
+
+export interface SupportFlags {
+  groups?: boolean;
+  dilation?: boolean;
+  asymmetricPads?: boolean;
+}
+
+/** true: supported; a string: the reason it is not. */
+export type SupportsFunction = (fixture: FixtureMeta) => true | string | false;
+
+/** The request handed to an adapter for one fixture (tensors in the adapter's layouts). */
+export interface BackwardRequest {
+  x: Tensor;
+  w: Tensor;
+  dy: Tensor;
+  params: Conv2dParams;
+  id: string;
+}
+
+export type BackwardResult = Partial<Record<OutputName, Tensor>>;
+
+/** The module an implementation exports (ESM default export or CommonJS module.exports). */
+export interface Adapter {
+  name: string;
+  layout?: ActivationLayout;
+  filterLayout?: FilterLayout;
+  dtypes?: Dtype[];
+  supports?: SupportFlags | SupportsFunction;
+  outputs?: OutputName[];
+  init?(): void | Promise<void>;
+  dispose?(): void | Promise<void>;
+  conv2dBackward(request: BackwardRequest): BackwardResult | Promise<BackwardResult>;
+}
+
+/** The adapter's declared capabilities with defaults filled in (serialisable). */
+export interface AdapterCapabilities {
+  name: string;
+  layout: ActivationLayout;
+  filterLayout: FilterLayout;
+  dtypes: Dtype[];
+  supports: Required<SupportFlags> | 'function';
+  outputs: OutputName[];
+}
+
+// ---------------------------------------------------------------------------
+// Scoring.
+
+export type PassGrade = 'exact' | 'tight' | 'within-bound';
+
+/** Comparison data for one output; the harness judges from it. */
+export interface OutputMetrics {
+  output: OutputName;
+  elements: number;
+  failingElements: number;
+  /** max |got - expected| / bound over the elements (0 when every bound is 0 and all match). */
+  maxErrorInBounds: number;
+  /** max |got - expected| / typical error (sqrt(k) model). */
+  maxErrorInTypical: number;
+  maxUlp: number;
+  maxAbsError: number;
+  maxRelError: number;
+  worst: WorstElement | null;
+  grade: PassGrade | null;
+}
+
+export interface WorstElement {
+  index: number[];
+  flatIndex: number;
+  expected: number;
+  got: number;
+  bound: number;
+}
+
+interface OutcomeBase {
+  id: string;
+  family: DataFamily;
+  dtype: Dtype;
+  tags: string[];
+}
+
+export type Outcome =
+  | (OutcomeBase & { status: 'pass'; grade: PassGrade; outputs: OutputMetrics[]; seconds: number })
+  | (OutcomeBase & { status: 'fail'; failing: OutputName[]; outputs: OutputMetrics[]; seconds: number })
+  | (OutcomeBase & { status: 'error'; message: string; detail?: string })
+  | (OutcomeBase & { status: 'timeout'; timeoutMs: number })
+  | (OutcomeBase & { status: 'skipped'; reason: string })
+  | (OutcomeBase & { status: 'missing'; message: string });
+
+export type OutcomeStatus = Outcome['status'];
