@@ -37,6 +37,7 @@ export function compareOutput(input: CompareInput): OutputMetrics {
   let allExact = true;
   let worstIndex = -1;
   let worstScore = -1;
+  let worstFailed = false;
   let worstBound = 0;
 
   for (let index = 0; index < expected.length; index++) {
@@ -74,10 +75,12 @@ export function compareOutput(input: CompareInput): OutputMetrics {
       if (relative > maxRelError) maxRelError = relative;
     }
     if (failed) failingElements++;
-    // The worst element is the largest score, failing elements first.
-    const rankScore = failed ? score + 1e300 : score;
-    if (score > 0 && rankScore > worstScore) {
-      worstScore = rankScore;
+    // The worst element is the largest score, failing elements first (compared as a pair:
+    // adding a large constant to the score would erase the order among failing elements).
+    const worse = failed !== worstFailed ? failed : score > worstScore;
+    if ((score > 0 || failed) && worse) {
+      worstScore = score;
+      worstFailed = failed;
       worstIndex = index;
       worstBound = bound;
     }

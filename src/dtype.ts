@@ -112,6 +112,11 @@ export function expectedArrayType(dtype: Dtype): string {
 export function ulpDistance(a: number, b: number, dtype: Dtype): number {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;
   if (a === b) return 0;
+  if (dtype === 'float64') {
+    // The bit patterns of ordinary doubles exceed 2^53: subtract them as BigInts, then convert.
+    const difference = orderedIndex64(a) - orderedIndex64(b);
+    return Number(difference < 0n ? -difference : difference);
+  }
   return Math.abs(orderedIndex(a, dtype) - orderedIndex(b, dtype));
 }
 
@@ -129,8 +134,12 @@ function orderedIndex(value: number, dtype: Dtype): number {
     const bits = scratchBits32[0];
     return bits & 0x80000000 ? -(bits & 0x7fffffff) : bits;
   }
+  return Number(orderedIndex64(value));
+}
+
+/** orderedIndex for float64, exact as a BigInt (the patterns of most doubles exceed 2^53). */
+function orderedIndex64(value: number): bigint {
   scratchFloat64[0] = value;
   const bits = scratchBigInt[0];
-  // Fits a double exactly only below 2^53; beyond that the distance is approximate but still huge.
-  return bits < 0n ? -Number(bits & 0x7fffffffffffffffn) : Number(bits);
+  return bits < 0n ? -(bits & 0x7fffffffffffffffn) : bits;
 }

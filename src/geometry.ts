@@ -41,14 +41,23 @@ export function convOutputSize(input: number, kernel: number, stride: number, di
 }
 
 /**
- * Input rows past the last one any window reads: I + B - ((O-1)*S + E).
- * Their dx is exactly 0. (Negative would mean the last window reads into the
- * after-padding, and then no input row is skipped: the result is clamped at 0.)
+ * Input rows past the last one any window reads (all I rows when none is read).
+ * Their dx is exactly 0. Tap k of window o reads row o*S + k*D - B; for each tap
+ * the last window whose row is still inside the input is o = min(O-1, floor((I-1+B-k*D)/S)).
+ * (The last window's last tap alone is not enough: with dilation it can land in the
+ * after-padding while its other taps leave rows unread, and with pads >= the kernel
+ * no row may be read at all.)
  */
 export function unreadTailSize(input: number, kernel: number, stride: number, dilation: number, padBefore: number, padAfter: number): number {
   const output = convOutputSize(input, kernel, stride, dilation, padBefore, padAfter);
-  const lastRead = (output - 1) * stride + effectiveKernelSize(kernel, dilation) - padBefore;
-  return Math.max(0, input - lastRead);
+  let lastRead = -1;
+  for (let kernelIndex = 0; kernelIndex < kernel; kernelIndex++) {
+    const offset = kernelIndex * dilation - padBefore;
+    const window = Math.min(output - 1, Math.floor((input - 1 - offset) / stride));
+    const row = window * stride + offset;
+    if (window >= 0 && row >= 0 && row > lastRead) lastRead = row;
+  }
+  return input - 1 - lastRead;
 }
 
 /**

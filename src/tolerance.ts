@@ -61,7 +61,10 @@ export function coefficientsForDtype(accumulationLength: number, dtype: Dtype): 
 
 /** The proven bound of one element. */
 export function elementBound(coefficients: BoundCoefficients, expected: number, magnitude: number): number {
-  return coefficients.magnitudeFactor * magnitude + coefficients.expectedFactor * Math.abs(expected) + coefficients.absoluteFloor;
+  // M = 0 means every product is exactly 0, so every partial sum is exactly 0: that term is 0
+  // even when gamma is Infinity (Infinity * 0 would give NaN, and a NaN bound fails nothing).
+  const magnitudeTerm = magnitude === 0 ? 0 : coefficients.magnitudeFactor * magnitude;
+  return magnitudeTerm + coefficients.expectedFactor * Math.abs(expected) + coefficients.absoluteFloor;
 }
 
 /** The typical (sqrt(k)) error of one element, for the `tight` grade. */
