@@ -1,0 +1,295 @@
+/**
+ * The TensorFlow.js witness: dx and dw from TF.js's Conv2DBackpropInput and
+ * Conv2DBackpropFilter kernels (called through the engine), db from tf.sum.
+ *
+ * Backend: @tensorflow/tfjs-node when it is already installed (it is never a
+ * dependency: its install script downloads libtensorflow), otherwise the CPU
+ * kernels of @tensorflow/tfjs. `name` says which one witnessed ('tfjs-node' or
+ * 'tfjs-cpu'); `fallbackReason` keeps why tfjs-node was not used.
+ *
+ * TF.js's backprop kernels take one group and no dilation, NHWC activations and
+ * HWIO filters; groups and dilation are rewritten exactly into such plain convs
+ * by ./tfjs-decompositions.ts, and layouts are converted on the way in and out.
+ * TF.js computes in float32: float16 and float32 inputs convert exactly, and
+ * float64 inputs must be float32 values (checked, with an E_WITNESS error).
+ */
+import type * as TfModule from '@tensorflow/tfjs';
+import { toFloat64Array, expectedArrayType } from '../../src/dtype.js';
+import { ConformanceError, describeValue } from '../../src/errors.js';
+import { conv2dBackwardGeometry, shapeSize } from '../../src/geometry.js';
+import { DTYPES } from '../../src/types.js';
+import type { Float64Tensor, Pads, Tensor } from '../../src/types.js';
+import {
+  decomposedConv2dBackward,
+  hwioToOihw,
+  nchwToNhwc,
+  nhwcToNchw,
+  oihwToHwio,
+  type DecomposeOptions,
+  type DilatedInputMethod,
+  type PlainConvBackward,
+} from './tfjs-decompositions.js';
+import type { Witness, WitnessRequest, WitnessResult } from './witness.js';
+
+type Tf = typeof TfModule;
+
+export type TfjsWitnessName = 'tfjs-node' | 'tfjs-cpu';
+
+export interface TfjsWitnessOptions {
+  /** 'auto' (default): tfjs-node when it can be loaded, else tfjs CPU. 'cpu': tfjs CPU without trying tfjs-node. */
+  backend?: 'auto' | 'cpu';
+  /** How dx of dilated convs is rewritten (see tfjs-decompositions.ts); default 'auto'. */
+  dilatedInput?: DecomposeOptions['dilatedInput'];
+}
+
+/** What the last compute() did, for tests and debugging. */
+export interface TfjsComputeInfo {
+  dilatedInput: DilatedInputMethod;
+  /** Backprop kernel calls made (dx and dw; db is one more tf.sum). */
+  kernelCalls: number;
+}
+
+const TFJS_NODE_SPECIFIER = '@tensorflow/tfjs-node';
+
+interface LoadedBackend {
+  tf: Tf;
+  name: TfjsWitnessName;
+  version: string;
+  fallbackReason: string | null;
+}
+
+function versionOf(tf: Tf, key: string): string {
+  const versions = tf.version as unknown as Record<string, string | undefined>;
+  return versions[key] ?? tf.version_core;
+}
+
+async function loadTfjsNode(): Promise<LoadedBackend> {
+  // A variable specifier: the package is optional and has no type declarations here.
+  const loaded = (await import(TFJS_NODE_SPECIFIER)) as { default?: Tf } & Tf;
+  const tf = (loaded.default ?? loaded) as Tf;
+  if (!(await tf.setBackend('tensorflow'))) {
+    throw new Error(`tf.setBackend('tensorflow') returned false (backends registered: ${Object.keys(tf.engine().registryFactory).join(', ')})`);
+  }
+  await tf.ready();
+  return { tf, name: 'tfjs-node', version: versionOf(tf, 'tfjs-node'), fallbackReason: null };
+}
+
+async function loadTfjsCpu(fallbackReason: string | null): Promise<LoadedBackend> {
+  const tf: Tf = await import('@tensorflow/tfjs');
+  if (!(await tf.setBackend('cpu'))) {
+    throw new ConformanceError('E_WITNESS', "tfjs witness: tf.setBackend('cpu') failed; @tensorflow/tfjs's CPU backend is not available", {});
+  }
+  await tf.ready();
+  silenceNodeBanner(tf);
+  return { tf, name: 'tfjs-cpu', version: versionOf(tf, 'tfjs-backend-cpu'), fallbackReason };
+}
+
+/**
+ * The CPU backend prints an "install tfjs-node" banner on its first tensor
+ * write unless the PROD flag is set. Make that first write with PROD set, then
+ * restore the flag, so nothing else in the process changes.
+ */
+function silenceNodeBanner(tf: Tf): void {
+  const environment = tf.env();
+  const previous = environment.getBool('PROD');
+  environment.set('PROD', true);
+  try {
+    tf.tensor1d([0]).dispose();
+  } finally {
+    environment.set('PROD', previous);
+  }
+}
+
+function errorText(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string' ? `${code}: ${error.message}` : error.message;
+  }
+  return describeValue(error);
+}
+
+function explicitPadding(pads: Pads): number[][] {
+  return [
+    [0, 0],
+    [pads.top, pads.bottom],
+    [pads.left, pads.right],
+    [0, 0],
+  ];
+}
+
+function checkResultShape(kernel: string, found: number[], expected: number[]): void {
+  if (found.length !== expected.length || found.some((size, axis) => size !== expected[axis])) {
+    throw new ConformanceError('E_WITNESS', `tfjs witness: ${kernel} returned shape [${found.join(', ')}], expected [${expected.join(', ')}]`, {
+      kernel,
+      found,
+      expected,
+    });
+  }
+}
+
+/** Decode one input to float64 after checking it at the boundary; float64 inputs must be float32 values. */
+function decodeInput(tensor: Tensor, name: string): Float64Tensor {
+  if (!DTYPES.includes(tensor.dtype)) {
+    throw new ConformanceError('E_WITNESS', `tfjs witness: ${name}.dtype: expected one of ${DTYPES.join(', ')}, found ${describeValue(tensor.dtype)}`, { name });
+  }
+  const arrayType = expectedArrayType(tensor.dtype);
+  if (Object.prototype.toString.call(tensor.data) !== `[object ${arrayType}]`) {
+    throw new ConformanceError(
+      'E_WITNESS',
+      `tfjs witness: ${name}.data: a ${tensor.dtype} tensor needs a ${arrayType}, found ${Object.prototype.toString.call(tensor.data)}`,
+      { name },
+    );
+  }
+  const length = shapeSize(tensor.shape);
+  if (tensor.data.length !== length) {
+    throw new ConformanceError('E_WITNESS', `tfjs witness: ${name}: shape [${tensor.shape.join(', ')}] needs ${length} elements, found ${tensor.data.length}`, {
+      name,
+    });
+  }
+  const data = toFloat64Array(tensor.data, tensor.dtype);
+  if (tensor.dtype === 'float64') {
+    for (let index = 0; index < data.length; index++) {
+      const value = data[index];
+      if (Math.fround(value) !== value && !Number.isNaN(value)) {
+        throw new ConformanceError(
+          'E_WITNESS',
+          `tfjs witness: ${name}[${index}] = ${value} (float64) is not exactly representable in float32, the precision TF.js computes in; ` +
+            `expected float64 fixture inputs that are float32 values (nearest float32: ${Math.fround(value)})`,
+          { name, index, value },
+        );
+      }
+    }
+  }
+  return { dtype: 'float64', shape: [...tensor.shape], data };
+}
+
+export class TfjsWitness implements Witness {
+  readonly name: TfjsWitnessName;
+  readonly version: string;
+  /** Why tfjs-node was not used: null when it was, or when it was not tried (backend 'cpu'). */
+  readonly fallbackReason: string | null;
+  /** What the last compute() did. */
+  lastCompute: TfjsComputeInfo | null = null;
+  private readonly tf: Tf;
+  private readonly decomposeOptions: DecomposeOptions;
+  private disposed = false;
+
+  private constructor(loaded: LoadedBackend, options: TfjsWitnessOptions) {
+    this.tf = loaded.tf;
+    this.name = loaded.name;
+    this.version = loaded.version;
+    this.fallbackReason = loaded.fallbackReason;
+    this.decomposeOptions = { dilatedInput: options.dilatedInput ?? 'auto' };
+  }
+
+  static async create(options: TfjsWitnessOptions = {}): Promise<TfjsWitness> {
+    if ((options.backend ?? 'auto') === 'cpu') return new TfjsWitness(await loadTfjsCpu(null), options);
+    let loaded: LoadedBackend;
+    try {
+      loaded = await loadTfjsNode();
+    } catch (error) {
+      loaded = await loadTfjsCpu(`${TFJS_NODE_SPECIFIER} could not be used (${errorText(error)}); using @tensorflow/tfjs's CPU kernels`);
+    }
+    return new TfjsWitness(loaded, options);
+  }
+
+  /** The backend's tensor count (tf.memory().numTensors), to check that compute() leaks nothing. */
+  tensorCount(): number {
+    return this.tf.memory().numTensors;
+  }
+
+  async compute(request: WitnessRequest): Promise<WitnessResult> {
+    if (this.disposed) throw new ConformanceError('E_WITNESS', `tfjs witness: compute() called after dispose()`, {});
+    const { params } = request;
+    conv2dBackwardGeometry(request.x.shape, request.w.shape, request.dy.shape, params);
+    const x = decodeInput(request.x, 'x');
+    const w = decodeInput(request.w, 'w');
+    const dy = decodeInput(request.dy, 'dy');
+    const plain: PlainConvBackward = {
+      inputGradient: (dyPlain, wPlain, xShape, stride, pads) => this.inputGradient(dyPlain, wPlain, xShape, stride, pads),
+      filterGradient: (xPlain, dyPlain, wShape, stride, pads) => this.filterGradient(xPlain, dyPlain, wShape, stride, pads),
+    };
+    const gradients = decomposedConv2dBackward(x, w, dy, params, plain, this.decomposeOptions);
+    const db = this.biasGradient(dy);
+    this.lastCompute = { dilatedInput: gradients.dilatedInput, kernelCalls: gradients.plainCalls };
+    return { dx: gradients.dx.data, dw: gradients.dw.data, db, computeDtype: 'float32' };
+  }
+
+  async dispose(): Promise<void> {
+    // Every tensor is disposed inside compute(); the TF.js engine is process-wide and stays.
+    this.disposed = true;
+  }
+
+  /** TF.js Conv2DBackpropInput on NHWC dy and HWIO filter; returns NCHW dx. */
+  private inputGradient(dy: Float64Tensor, w: Float64Tensor, xShape: number[], stride: [number, number], pads: Pads): Float64Array {
+    const tf = this.tf;
+    const [batch, inChannels, inHeight, inWidth] = xShape;
+    const dyNhwc = nchwToNhwc(dy);
+    const wHwio = oihwToHwio(w);
+    const tensors: TfModule.Tensor[] = [];
+    try {
+      const dyTensor = tf.tensor4d(Float32Array.from(dyNhwc.data), dyNhwc.shape as [number, number, number, number]);
+      tensors.push(dyTensor);
+      const filter = tf.tensor4d(Float32Array.from(wHwio.data), wHwio.shape as [number, number, number, number]);
+      tensors.push(filter);
+      const inputShape: [number, number, number, number] = [batch, inHeight, inWidth, inChannels];
+      const dx = tf.engine().runKernel<TfModule.Tensor>(
+        'Conv2DBackpropInput',
+        { dy: dyTensor, filter },
+        { strides: stride, pad: explicitPadding(pads), dataFormat: 'NHWC', dimRoundingMode: 'floor', inputShape },
+      );
+      tensors.push(dx);
+      checkResultShape('Conv2DBackpropInput', dx.shape, inputShape);
+      return nhwcToNchw({ dtype: 'float64', shape: inputShape, data: Float64Array.from(dx.dataSync()) }).data;
+    } finally {
+      for (const tensor of tensors) tensor.dispose();
+    }
+  }
+
+  /** TF.js Conv2DBackpropFilter on NHWC x and dy; returns OIHW dw. */
+  private filterGradient(x: Float64Tensor, dy: Float64Tensor, wShape: number[], stride: [number, number], pads: Pads): Float64Array {
+    const tf = this.tf;
+    const [outChannels, inChannels, kernelHeight, kernelWidth] = wShape;
+    const xNhwc = nchwToNhwc(x);
+    const dyNhwc = nchwToNhwc(dy);
+    const tensors: TfModule.Tensor[] = [];
+    try {
+      const xTensor = tf.tensor4d(Float32Array.from(xNhwc.data), xNhwc.shape as [number, number, number, number]);
+      tensors.push(xTensor);
+      const dyTensor = tf.tensor4d(Float32Array.from(dyNhwc.data), dyNhwc.shape as [number, number, number, number]);
+      tensors.push(dyTensor);
+      const filterShape: [number, number, number, number] = [kernelHeight, kernelWidth, inChannels, outChannels];
+      const dw = tf.engine().runKernel<TfModule.Tensor>(
+        'Conv2DBackpropFilter',
+        { x: xTensor, dy: dyTensor },
+        { strides: stride, pad: explicitPadding(pads), dataFormat: 'NHWC', dimRoundingMode: 'floor', filterShape },
+      );
+      tensors.push(dw);
+      checkResultShape('Conv2DBackpropFilter', dw.shape, filterShape);
+      return hwioToOihw({ dtype: 'float64', shape: filterShape, data: Float64Array.from(dw.dataSync()) }).data;
+    } finally {
+      for (const tensor of tensors) tensor.dispose();
+    }
+  }
+
+  /** db[o] = sum of dy[n, o, h, w] over n, h, w, by tf.sum. */
+  private biasGradient(dy: Float64Tensor): Float64Array {
+    const tf = this.tf;
+    const tensors: TfModule.Tensor[] = [];
+    try {
+      const dyTensor = tf.tensor4d(Float32Array.from(dy.data), dy.shape as [number, number, number, number]);
+      tensors.push(dyTensor);
+      const db = tf.sum(dyTensor, [0, 2, 3]);
+      tensors.push(db);
+      checkResultShape('sum', db.shape, [dy.shape[1]]);
+      return Float64Array.from(db.dataSync());
+    } finally {
+      for (const tensor of tensors) tensor.dispose();
+    }
+  }
+}
+
+/** Load the best available TF.js backend and return the witness. */
+export function createTfjsWitness(options: TfjsWitnessOptions = {}): Promise<TfjsWitness> {
+  return TfjsWitness.create(options);
+}
