@@ -1,0 +1,87 @@
+/**
+ * naive-float32: the simplest complete adapter, a plain-loop Conv2d backward in
+ * single precision. It is the example the README shows: everything it needs is
+ * in this file (it imports types only).
+ *
+ * Layouts: x, dy, dx are NCHW; w, dw are OIHW; db is [Cout]. With groups G,
+ * output channel o belongs to group g = floor(o / (Cout/G)) and reads the input
+ * channels g*C/G ... g*C/G + C/G - 1. The forward is
+ *
+ *   y[n, o, oh, ow] = b[o] + sum over c', kh, kw of x[n, g*C/G + c', ih, iw] * w[o, c', kh, kw]
+ *   ih = oh*strideH + kh*dilationH - padTop,   iw = ow*strideW + kw*dilationW - padLeft
+ *
+ * where taps with (ih, iw) outside the input read the zero padding. Given
+ * dy = dL/dy, each forward product x*w contributes to the gradients:
+ *
+ *   dx[n, g*C/G + c', ih, iw] += dy[n, o, oh, ow] * w[o, c', kh, kw]
+ *   dw[o, c', kh, kw]         += dy[n, o, oh, ow] * x[n, g*C/G + c', ih, iw]
+ *   db[o]                     += dy[n, o, oh, ow]
+ *
+ * summed over every (n, o, oh, ow, c', kh, kw) whose tap lands inside the input.
+ * Taps in the padding contribute nothing, so bottom/right pads matter only
+ * through the output size, which dy's shape already gives.
+ *
+ * Arithmetic is genuine float32: every product and every sum is rounded to
+ * float32 (Math.fround, Float32Array accumulators), in the loop order below.
+ */
+import type { Adapter, BackwardRequest, BackwardResult } from '../../src/types.js';
+
+function conv2dBackward({ x, w, dy, params }: BackwardRequest): BackwardResult {
+  const [batchSize, inChannels, inHeight, inWidth] = x.shape;
+  const [outChannels, inChannelsPerGroup, kernelHeight, kernelWidth] = w.shape;
+  const [, , outHeight, outWidth] = dy.shape;
+  const [strideHeight, strideWidth] = params.stride;
+  const [dilationHeight, dilationWidth] = params.dilation;
+  const { top: padTop, left: padLeft } = params.pads;
+  const outChannelsPerGroup = outChannels / params.groups;
+
+  // Float32Array accumulators: each store rounds the sum to float32.
+  const dx = new Float32Array(x.data.length);
+  const dw = new Float32Array(w.data.length);
+  const db = new Float32Array(outChannels);
+
+  for (let batch = 0; batch < batchSize; batch++) {
+    for (let outChannel = 0; outChannel < outChannels; outChannel++) {
+      const group = Math.floor(outChannel / outChannelsPerGroup);
+      for (let outRow = 0; outRow < outHeight; outRow++) {
+        for (let outCol = 0; outCol < outWidth; outCol++) {
+          const gradient = dy.data[((batch * outChannels + outChannel) * outHeight + outRow) * outWidth + outCol];
+          db[outChannel] += gradient;
+          for (let channelInGroup = 0; channelInGroup < inChannelsPerGroup; channelInGroup++) {
+            const inChannel = group * inChannelsPerGroup + channelInGroup;
+            for (let kernelRow = 0; kernelRow < kernelHeight; kernelRow++) {
+              const inRow = outRow * strideHeight + kernelRow * dilationHeight - padTop;
+              if (inRow < 0 || inRow >= inHeight) continue; // tap in the top/bottom padding
+              for (let kernelCol = 0; kernelCol < kernelWidth; kernelCol++) {
+                const inCol = outCol * strideWidth + kernelCol * dilationWidth - padLeft;
+                if (inCol < 0 || inCol >= inWidth) continue; // tap in the left/right padding
+                const xIndex = ((batch * inChannels + inChannel) * inHeight + inRow) * inWidth + inCol;
+                const wIndex = ((outChannel * inChannelsPerGroup + channelInGroup) * kernelHeight + kernelRow) * kernelWidth + kernelCol;
+                dx[xIndex] += Math.fround(gradient * w.data[wIndex]);
+                dw[wIndex] += Math.fround(gradient * x.data[xIndex]);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  return {
+    dx: { dtype: 'float32', shape: x.shape, data: dx },
+    dw: { dtype: 'float32', shape: w.shape, data: dw },
+    db: { dtype: 'float32', shape: [outChannels], data: db },
+  };
+}
+
+const adapter: Adapter = {
+  name: 'naive-float32',
+  layout: 'NCHW',
+  filterLayout: 'OIHW',
+  dtypes: ['float32'],
+  supports: { groups: true, dilation: true, asymmetricPads: true },
+  outputs: ['dx', 'dw', 'db'],
+  conv2dBackward,
+};
+
+export default adapter;
