@@ -10,7 +10,7 @@
  * asymmetric pads (including pads >= the kernel), groups, depthwise with a channel
  * multiplier, kernels larger than the input, batch > 1.
  */
-import { conv2dGeometry, convOutputSize, effectiveKernelSize, shapeSize } from '../../src/geometry.js';
+import { conv2dGeometry, convOutputSize, effectiveKernelSize, shapeSize, unreadTailSize } from '../../src/geometry.js';
 import type { Prng } from '../../src/prng.js';
 import type { Conv2dParams, Float64Tensor } from '../../src/types.js';
 
@@ -70,6 +70,11 @@ export interface RandomConvOptions {
   depthwiseProbability?: number;
   /** Element values (default 'normal'). */
   values?: ValueKind;
+  /**
+   * Keep configurations in which no window reads any input value (pads >= the dilated kernel
+   * on some axis; every gradient but db is then 0). Default false: they test little.
+   */
+  allowNothingRead?: boolean;
 }
 
 const DEFAULTS: Required<RandomConvOptions> = {
@@ -84,6 +89,7 @@ const DEFAULTS: Required<RandomConvOptions> = {
   maxPad: 4,
   depthwiseProbability: 0.2,
   values: 'normal',
+  allowNothingRead: false,
 };
 
 /** A float64 tensor of the given shape and values (length checked). */
@@ -136,6 +142,10 @@ export function randomConvConfig(prng: Prng, options: RandomConvOptions = {}): C
     const outHeight = convOutputSize(inHeight, kernelHeight, params.stride[0], params.dilation[0], params.pads.top, params.pads.bottom);
     const outWidth = convOutputSize(inWidth, kernelWidth, params.stride[1], params.dilation[1], params.pads.left, params.pads.right);
     if (outHeight < 1 || outWidth < 1) continue;
+    const nothingRead =
+      unreadTailSize(inHeight, kernelHeight, params.stride[0], params.dilation[0], params.pads.top, params.pads.bottom) === inHeight ||
+      unreadTailSize(inWidth, kernelWidth, params.stride[1], params.dilation[1], params.pads.left, params.pads.right) === inWidth;
+    if (nothingRead && !settings.allowNothingRead) continue;
     return {
       batch: prng.integer(1, settings.maxBatch),
       inChannels: groups * inChannelsPerGroup,
