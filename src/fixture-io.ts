@@ -1,0 +1,329 @@
+/**
+ * One fixture folder on disk: nine .npy files and fixture.json.
+ *
+ *   x.npy w.npy dy.npy                                  inputs, in the fixture's dtype
+ *   dx.npy dw.npy db.npy                                expected gradients, float64
+ *   dx-magnitude.npy dw-magnitude.npy db-magnitude.npy  float64 sums of |products|
+ *   fixture.json                                        FixtureMeta
+ *
+ * Writing is deterministic (same input, same bytes). Reading checks everything
+ * fixture.json promises: its schema, its internal consistency, and each file's
+ * checksum, dtype and shape.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { writeFileAtomic } from './atomic-write.js';
+import { DTYPE_INFO } from './dtype.js';
+import { ConformanceError, describeValue, isConformanceError } from './errors.js';
+import { accumulationLengths, conv2dBackwardGeometry, resolvePadding } from './geometry.js';
+import { sha256Hex } from './hash.js';
+import { formatShape, readNpy, writeNpy } from './npy.js';
+import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, type FixtureTensorName, tensorFileName } from './schemas/fixture-schema.js';
+import { validateFixtureMeta } from './schemas/validate.js';
+import { OUTPUT_NAMES, type Dtype, type FixtureFile, type FixtureMeta, type Float64Tensor, type OutputName, type Tensor } from './types.js';
+
+export { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, tensorFileName, type FixtureTensorName } from './schemas/fixture-schema.js';
+
+export interface FixtureTensors {
+  x: Tensor;
+  w: Tensor;
+  dy: Tensor;
+  dx: Float64Tensor;
+  dw: Float64Tensor;
+  db: Float64Tensor;
+  magnitude: { dx: Float64Tensor; dw: Float64Tensor; db: Float64Tensor };
+}
+
+export interface LoadedFixture extends FixtureTensors {
+  meta: FixtureMeta;
+  dir: string;
+}
+
+export interface LoadFixtureOptions {
+  /** Compare each file's sha256 with fixture.json (default true). */
+  verifyChecksums?: boolean;
+}
+
+function fixtureError(message: string, context: Record<string, unknown>): ConformanceError {
+  return new ConformanceError('E_FIXTURE', message, context);
+}
+
+/** The magnitude file of an output is named after it; its shape is the output's. */
+function outputOf(name: FixtureTensorName): OutputName | undefined {
+  const output = name.replace(/-magnitude$/, '');
+  return (OUTPUT_NAMES as readonly string[]).includes(output) ? (output as OutputName) : undefined;
+}
+
+function isInput(name: FixtureTensorName): name is 'x' | 'w' | 'dy' {
+  return name === 'x' || name === 'w' || name === 'dy';
+}
+
+/** The dtype fixture.json must give a tensor file. */
+function expectedFileDtype(name: FixtureTensorName, fixtureDtype: Dtype): Dtype {
+  return isInput(name) ? fixtureDtype : 'float64';
+}
+
+/** The shape a tensor file must have according to meta.shapes. */
+function expectedShape(meta: Pick<FixtureMeta, 'shapes'>, name: FixtureTensorName): number[] {
+  return isInput(name) ? meta.shapes[name] : meta.shapes[outputOf(name) as OutputName];
+}
+
+function tensorOf(tensors: FixtureTensors, name: FixtureTensorName): Tensor {
+  if (name === 'dx-magnitude') return tensors.magnitude.dx;
+  if (name === 'dw-magnitude') return tensors.magnitude.dw;
+  if (name === 'db-magnitude') return tensors.magnitude.db;
+  return tensors[name];
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((size, axis) => size === b[axis]);
+}
+
+// ---------------------------------------------------------------------------
+// fixture.json
+
+/**
+ * The canonical fixture.json object: keys in a fixed order (that of FixtureMeta),
+ * so the same metadata always serialises to the same bytes.
+ */
+export function canonicalFixtureMeta(meta: FixtureMeta): FixtureMeta {
+  const { params, tolerance } = meta;
+  return {
+    id: meta.id,
+    formatVersion: meta.formatVersion,
+    op: meta.op,
+    description: meta.description,
+    case: meta.case,
+    dtype: meta.dtype,
+    family: meta.family,
+    seed: meta.seed,
+    tags: [...meta.tags],
+    params: {
+      stride: [params.stride[0], params.stride[1]],
+      dilation: [params.dilation[0], params.dilation[1]],
+      pads: { top: params.pads.top, bottom: params.pads.bottom, left: params.pads.left, right: params.pads.right },
+      groups: params.groups,
+    },
+    padding: { mode: meta.padding.mode },
+    shapes: {
+      x: [...meta.shapes.x],
+      w: [...meta.shapes.w],
+      dy: [...meta.shapes.dy],
+      dx: [...meta.shapes.dx],
+      dw: [...meta.shapes.dw],
+      db: [...meta.shapes.db],
+    },
+    files: Object.fromEntries(
+      FIXTURE_TENSOR_NAMES.map((name): [string, FixtureFile] => {
+        const file = meta.files[name];
+        return [name, { path: file.path, dtype: file.dtype, sha256: file.sha256 }];
+      }),
+    ),
+    tolerance: {
+      rule: tolerance.rule,
+      unitRoundoff: tolerance.unitRoundoff,
+      underflowSpacing: tolerance.underflowSpacing,
+      outputs: {
+        dx: { accumulationLength: tolerance.outputs.dx.accumulationLength, magnitude: tolerance.outputs.dx.magnitude },
+        dw: { accumulationLength: tolerance.outputs.dw.accumulationLength, magnitude: tolerance.outputs.dw.magnitude },
+        db: { accumulationLength: tolerance.outputs.db.accumulationLength, magnitude: tolerance.outputs.db.magnitude },
+      },
+    },
+    witnesses: { agreed: meta.witnesses.agreed, backends: [...meta.witnesses.backends] },
+  };
+}
+
+/** The exact text of fixture.json: canonical key order, 2-space indentation, trailing newline. */
+export function serializeFixtureMeta(meta: FixtureMeta): string {
+  return `${JSON.stringify(canonicalFixtureMeta(meta), null, 2)}\n`;
+}
+
+/**
+ * What the schema cannot say: fixture.json must agree with itself and with
+ * src/geometry.ts and src/dtype.ts. Throws E_FIXTURE naming `source`.
+ */
+export function checkFixtureConsistency(meta: FixtureMeta, source: string): void {
+  const fail = (message: string, context: Record<string, unknown> = {}): never => {
+    throw fixtureError(`${source}: ${message}`, { source, id: meta.id, ...context });
+  };
+  for (const name of FIXTURE_TENSOR_NAMES) {
+    const expected = expectedFileDtype(name, meta.dtype);
+    if (meta.files[name].dtype !== expected) {
+      fail(`files.${name}.dtype: expected ${expected}${isInput(name) ? " (the fixture's dtype)" : ''}, found ${meta.files[name].dtype}`, { name });
+    }
+  }
+  let geometry;
+  try {
+    geometry = conv2dBackwardGeometry(meta.shapes.x, meta.shapes.w, meta.shapes.dy, meta.params);
+  } catch (error) {
+    if (!isConformanceError(error, 'E_GEOMETRY')) throw error;
+    return fail(`shapes and params are inconsistent: ${error.message}`, { cause: error.context });
+  }
+  const outputShapes: Record<OutputName, number[]> = { dx: geometry.xShape, dw: geometry.wShape, db: geometry.dbShape };
+  for (const output of OUTPUT_NAMES) {
+    if (!sameShape(meta.shapes[output], outputShapes[output])) {
+      fail(`shapes.${output}: expected [${outputShapes[output].join(', ')}] (from x, w and params), found [${meta.shapes[output].join(', ')}]`, { output });
+    }
+  }
+  const mode = meta.padding.mode;
+  if (mode !== 'EXPLICIT') {
+    const pads = resolvePadding(mode, [geometry.inHeight, geometry.inWidth], [geometry.kernelHeight, geometry.kernelWidth], meta.params.stride, meta.params.dilation);
+    const found = meta.params.pads;
+    if (pads.top !== found.top || pads.bottom !== found.bottom || pads.left !== found.left || pads.right !== found.right) {
+      fail(`params.pads: padding mode ${mode} resolves to ${describeValue(pads)}, found ${describeValue(found)}`, { mode });
+    }
+  }
+  const lengths = accumulationLengths(geometry);
+  for (const output of OUTPUT_NAMES) {
+    const found = meta.tolerance.outputs[output].accumulationLength;
+    if (found !== lengths[output]) {
+      fail(`tolerance.outputs.${output}.accumulationLength: expected ${lengths[output]} (from the geometry), found ${found}`, { output });
+    }
+  }
+  const info = DTYPE_INFO[meta.dtype];
+  if (meta.tolerance.unitRoundoff !== info.unitRoundoff) {
+    fail(`tolerance.unitRoundoff: expected ${info.unitRoundoff} (unit roundoff of ${meta.dtype}), found ${meta.tolerance.unitRoundoff}`);
+  }
+  if (meta.tolerance.underflowSpacing !== info.underflowSpacing) {
+    fail(`tolerance.underflowSpacing: expected ${info.underflowSpacing} (subnormal spacing of ${meta.dtype}), found ${meta.tolerance.underflowSpacing}`);
+  }
+}
+
+/** Read fixture.json of a fixture folder: schema-valid, consistent, and its id equal to the folder name. */
+export async function loadFixtureMeta(dir: string): Promise<FixtureMeta> {
+  const source = join(dir, FIXTURE_META_FILE);
+  const meta = parseFixtureMeta(await readFixtureFile(source), source);
+  const folder = basename(dir);
+  if (meta.id !== folder) {
+    throw fixtureError(`${source}: id: expected the folder name ${describeValue(folder)}, found ${describeValue(meta.id)}`, { source, id: meta.id, folder });
+  }
+  return meta;
+}
+
+/** Parse, schema-validate (E_SCHEMA) and consistency-check (E_FIXTURE) the text of a fixture.json. */
+export function parseFixtureMeta(text: Uint8Array | string, source: string): FixtureMeta {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text));
+  } catch (error) {
+    throw fixtureError(`${source}: expected JSON, found text that does not parse: ${(error as Error).message}`, { source });
+  }
+  const meta = validateFixtureMeta(value, source);
+  checkFixtureConsistency(meta, source);
+  return meta;
+}
+
+async function readFixtureFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const found = code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw fixtureError(`${path}: expected a fixture file, found ${found}`, { path, code });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Writing and loading a folder
+
+/**
+ * Write a fixture folder: the nine .npy files, then fixture.json with `files`
+ * filled in (path, dtype, sha256). The folder's name must be `meta.id`; it is
+ * created if needed. Every file is written atomically. Returns the full metadata.
+ */
+export async function writeFixtureFolder(dir: string, meta: Omit<FixtureMeta, 'files'>, tensors: FixtureTensors): Promise<FixtureMeta> {
+  const source = join(dir, FIXTURE_META_FILE);
+  if (basename(dir) !== meta.id) {
+    throw fixtureError(`${dir}: a fixture folder must be named after its id: expected ${describeValue(meta.id)}, found ${describeValue(basename(dir))}`, {
+      dir,
+      id: meta.id,
+    });
+  }
+  // Validate the metadata before touching the tensors or the disk. The checksums come
+  // from the bytes, so they are checked with placeholders first and filled in below.
+  const placeholderSha256 = '0'.repeat(64);
+  const files: Record<string, FixtureFile> = Object.fromEntries(
+    FIXTURE_TENSOR_NAMES.map((name) => [name, { path: tensorFileName(name), dtype: expectedFileDtype(name, meta.dtype), sha256: placeholderSha256 }]),
+  );
+  const checked = validateFixtureMeta({ ...meta, files }, source);
+  checkFixtureConsistency(checked, source);
+
+  const encoded: { file: string; bytes: Uint8Array }[] = [];
+  for (const name of FIXTURE_TENSOR_NAMES) {
+    const tensor = tensorOf(tensors, name);
+    const dtype = files[name].dtype;
+    const shape = expectedShape(checked, name);
+    if (tensor?.dtype !== dtype) {
+      throw fixtureError(`${dir}: tensor ${name}: expected dtype ${dtype}, found ${describeValue(tensor?.dtype)}`, { dir, name });
+    }
+    if (!Array.isArray(tensor.shape) || !sameShape(tensor.shape, shape)) {
+      throw fixtureError(`${dir}: tensor ${name}: expected shape ${describeValue(shape)} (meta.shapes), found ${describeValue(tensor.shape)}`, { dir, name });
+    }
+    const file = files[name].path;
+    const bytes = writeNpy(tensor, join(dir, file));
+    encoded.push({ file, bytes });
+    files[name].sha256 = sha256Hex(bytes);
+  }
+  const full = canonicalFixtureMeta({ ...checked, files });
+  const text = serializeFixtureMeta(full);
+
+  await mkdir(dir, { recursive: true });
+  for (const { file, bytes } of encoded) await writeFileAtomic(join(dir, file), bytes);
+  await writeFileAtomic(source, text);
+  return full;
+}
+
+/**
+ * Load a fixture folder. fixture.json is validated (schema and consistency), and
+ * each .npy file must match it: sha256 (E_CHECKSUM, unless verifyChecksums is
+ * false), dtype and shape (E_FIXTURE). Every error names the file.
+ */
+export async function loadFixture(dir: string, options: LoadFixtureOptions = {}): Promise<LoadedFixture> {
+  const verifyChecksums = options.verifyChecksums ?? true;
+  const meta = await loadFixtureMeta(dir);
+  const loaded = await Promise.all(
+    FIXTURE_TENSOR_NAMES.map(async (name) => {
+      const entry = meta.files[name];
+      const path = join(dir, entry.path);
+      const bytes = await readFixtureFile(path);
+      if (verifyChecksums) {
+        const found = sha256Hex(bytes);
+        if (found !== entry.sha256) {
+          throw new ConformanceError('E_CHECKSUM', `${path}: sha256 does not match fixture.json: expected ${entry.sha256}, found ${found}`, {
+            path,
+            expected: entry.sha256,
+            found,
+          });
+        }
+      }
+      const tensor = readNpy(bytes, path);
+      if (tensor.dtype !== entry.dtype) {
+        throw fixtureError(`${path}: dtype does not match fixture.json files.${name}.dtype: expected ${entry.dtype}, found ${tensor.dtype}`, { path, name });
+      }
+      const shape = expectedShape(meta, name);
+      if (!sameShape(tensor.shape, shape)) {
+        const field = isInput(name) ? `shapes.${name}` : `shapes.${outputOf(name)}`;
+        throw fixtureError(`${path}: shape does not match fixture.json ${field}: expected ${formatShape(shape)}, found ${formatShape(tensor.shape)}`, {
+          path,
+          name,
+          expected: shape,
+          found: tensor.shape,
+        });
+      }
+      return [name, tensor] as const;
+    }),
+  );
+  const tensors = new Map<FixtureTensorName, Tensor>(loaded);
+  const float64 = (name: FixtureTensorName): Float64Tensor => tensors.get(name) as Float64Tensor;
+  return {
+    meta,
+    dir,
+    x: tensors.get('x') as Tensor,
+    w: tensors.get('w') as Tensor,
+    dy: tensors.get('dy') as Tensor,
+    dx: float64('dx'),
+    dw: float64('dw'),
+    db: float64('db'),
+    magnitude: { dx: float64('dx-magnitude'), dw: float64('dw-magnitude'), db: float64('db-magnitude') },
+  };
+}
