@@ -133,7 +133,10 @@ export function readNpy(bytes: Uint8Array, source: string): Tensor {
   const elementBytes = DTYPE_INFO[dtype].bytes;
   let npyjsInput: ArrayBuffer;
   if (dataOffset % elementBytes === 0) {
-    npyjsInput = copyToArrayBuffer(bytes, 0, dataOffset + dataBytes);
+    // npyjs only makes a view (it does not copy and does not write); the slice() below copies.
+    // So a buffer that is exactly the file can be handed over as it is.
+    const wholeBuffer = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && bytes.buffer.byteLength === bytes.byteLength;
+    npyjsInput = wholeBuffer ? (bytes.buffer as ArrayBuffer) : copyToArrayBuffer(bytes, 0, dataOffset + dataBytes);
   } else {
     const canonicalHeader = encodeNpyHeader(descr, shape);
     const combined = new Uint8Array(canonicalHeader.length + dataBytes);
