@@ -217,6 +217,8 @@ interface OutcomeBase {
   family: DataFamily;
   dtype: Dtype;
   tags: string[];
+  /** Remarks that do not change the status (an output not scored, an adapter that wrote into its inputs). */
+  notes?: string[];
 }
 
 export type Outcome =

@@ -1,0 +1,194 @@
+/**
+ * Entry point of the child process that hosts a module adapter. Started by
+ * module-host.ts with `fork(this file, [absolute module path])` and an IPC
+ * channel (serialization 'advanced'); it never writes protocol data to stdout,
+ * so whatever the adapter prints cannot corrupt the protocol.
+ *
+ * It imports the module, validates it, calls init(), reports the capabilities,
+ * then answers one request at a time: each call gets the tensors that arrived
+ * with the request (fresh copies), the time inside conv2dBackward is measured
+ * here, and inputs written by the adapter are detected by comparing them with
+ * a copy taken before the call. If the adapter calls process.exit or throws
+ * from a callback, a `fatal` message tells the runner why the process ends.
+ */
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { ConformanceError } from '../../src/errors.js';
+import type { Adapter, BackwardRequest, FixtureMeta, TensorData } from '../../src/types.js';
+import { inspectAdapterModule } from './capabilities.js';
+import type { BackwardWireRequest, ChildMessage, RunnerMessage, SupportsAnswer } from './protocol.js';
+import { checkBackwardResult, describeKind } from './result-check.js';
+
+const realExit = process.exit.bind(process);
+let exiting = false;
+let adapter: Adapter | undefined;
+
+function send(message: ChildMessage, then?: () => void): void {
+  if (process.send === undefined || !process.connected) {
+    then?.();
+    return;
+  }
+  process.send(message, undefined, {}, (error: Error | null) => {
+    if (error !== null) process.stderr.write(`adapter-child: could not send a '${message.type}' message to the runner: ${error.message}\n`);
+    then?.();
+  });
+}
+
+/** Tell the runner why this process ends, then end it. Nothing else is sent afterwards. */
+function endWith(message: ChildMessage, code: number): void {
+  if (exiting) return;
+  exiting = true;
+  send(message, () => realExit(code));
+  // If the channel never confirms the message, leave anyway.
+  setTimeout(() => realExit(code), 2000).unref();
+}
+
+function describeThrown(error: unknown): { message: string; stack?: string } {
+  if (error instanceof ConformanceError) return { message: error.message };
+  if (error instanceof Error) return { message: error.message === '' ? error.name : `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`, stack: error.stack };
+  return { message: `threw a non-Error value: ${describeKind(error)}` };
+}
+
+process.exit = ((code?: number | string | null) => {
+  const shown = code === undefined ? '' : String(code);
+  endWith({ type: 'fatal', message: `the adapter called process.exit(${shown})`, stack: new Error('process.exit called').stack }, typeof code === 'number' ? code : 0);
+  // process.exit must not return to the adapter as if nothing happened, but it cannot block here;
+  // the runner has the `fatal` message and discards anything this call produces.
+  return undefined as never;
+}) as typeof process.exit;
+
+process.on('uncaughtException', (error: unknown) => {
+  const { message, stack } = describeThrown(error);
+  endWith({ type: 'fatal', message: `uncaught exception in the adapter's process: ${message}`, stack }, 70);
+});
+
+process.on('disconnect', () => {
+  // The runner is gone: nobody is waiting for answers.
+  realExit(0);
+});
+
+function copyOf(data: TensorData): TensorData {
+  return data.slice();
+}
+
+function sameBytes(a: TensorData, b: TensorData): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+/** A typed array that owns its whole, ordinary buffer (so sending it does not send a larger buffer or fail on shared memory). */
+function compactData<T extends TensorData>(data: T): T {
+  if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) return data;
+  return data.slice() as T;
+}
+
+async function handleBackward(message: BackwardWireRequest, current: Adapter): Promise<void> {
+  const { requestId } = message;
+  const before = { x: copyOf(message.x.data), w: copyOf(message.w.data), dy: copyOf(message.dy.data) };
+  const request: BackwardRequest = { x: message.x, w: message.w, dy: message.dy, params: message.params, id: message.id };
+  const start = performance.now();
+  let result: unknown;
+  try {
+    result = await current.conv2dBackward(request);
+  } catch (error) {
+    const seconds = (performance.now() - start) / 1000;
+    if (exiting) return;
+    const { message: text, stack } = describeThrown(error);
+    send({ type: 'backward-error', requestId, message: `conv2dBackward threw: ${text}`, stack, seconds });
+    return;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  if (exiting) return;
+  const notes: string[] = [];
+  for (const name of ['x', 'w', 'dy'] as const) {
+    if (!sameBytes(before[name], message[name].data)) {
+      notes.push(`the adapter wrote into its input ${name} (it got a fresh copy, so scoring is unaffected; callers may not expect inputs to change)`);
+    }
+  }
+  try {
+    const checked = checkBackwardResult(result, message.expected);
+    for (const tensor of Object.values(checked.outputs)) tensor.data = compactData(tensor.data);
+    send({ type: 'backward-result', requestId, outputs: checked.outputs, seconds, notes: [...notes, ...checked.notes] });
+  } catch (error) {
+    const { message: text, stack } = describeThrown(error);
+    send({ type: 'backward-error', requestId, message: text, stack: error instanceof ConformanceError ? undefined : stack, seconds });
+  }
+}
+
+async function answerSupports(meta: FixtureMeta, current: Adapter): Promise<SupportsAnswer> {
+  const supports = current.supports;
+  if (typeof supports !== 'function') return { kind: 'supported' };
+  let answer: unknown;
+  try {
+    answer = await supports(meta);
+  } catch (error) {
+    const { message, stack } = describeThrown(error);
+    return { kind: 'error', message: `supports() threw: ${message}`, stack };
+  }
+  if (answer === true) return { kind: 'supported' };
+  if (typeof answer === 'string' && answer.trim() !== '') return { kind: 'unsupported', reason: answer.trim() };
+  if (answer === false) return { kind: 'unsupported', reason: 'supports() returned false' };
+  return { kind: 'error', message: `supports() returned ${describeKind(answer)}; expected true or a reason string` };
+}
+
+async function handle(message: RunnerMessage): Promise<void> {
+  if (exiting) return;
+  const current = adapter;
+  if (message.type === 'shutdown') {
+    exiting = true;
+    try {
+      await current?.dispose?.();
+    } catch (error) {
+      process.stderr.write(`adapter dispose() threw: ${describeThrown(error).message}\n`);
+    }
+    realExit(0);
+    return;
+  }
+  if (current === undefined) return;
+  if (message.type === 'supports') {
+    const answer = await answerSupports(message.meta, current);
+    if (!exiting) send({ type: 'supports-answer', requestId: message.requestId, answer });
+    return;
+  }
+  await handleBackward(message, current);
+}
+
+async function load(modulePath: string): Promise<void> {
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
+  } catch (error) {
+    const { message, stack } = describeThrown(error);
+    endWith({ type: 'load-error', message: `importing ${modulePath} failed: ${message}`, stack }, 3);
+    return;
+  }
+  if (exiting) return;
+  let inspected: ReturnType<typeof inspectAdapterModule>;
+  try {
+    inspected = inspectAdapterModule(namespace, modulePath);
+  } catch (error) {
+    endWith({ type: 'load-error', message: describeThrown(error).message }, 3);
+    return;
+  }
+  try {
+    await inspected.adapter.init?.();
+  } catch (error) {
+    const { message, stack } = describeThrown(error);
+    endWith({ type: 'load-error', message: `adapter ${modulePath}: init() threw: ${message}`, stack }, 3);
+    return;
+  }
+  if (exiting) return;
+  adapter = inspected.adapter;
+  const { capabilities } = inspected;
+  send({ type: 'ready', declared: { ...capabilities } });
+}
+
+const modulePath = process.argv[2];
+if (process.send === undefined || modulePath === undefined) {
+  process.stderr.write('adapter-child: started without an IPC channel or module path; the conformance runner starts this file itself\n');
+  process.exitCode = 2;
+} else {
+  process.on('message', (message: RunnerMessage) => {
+    void handle(message);
+  });
+  void load(modulePath);
+}

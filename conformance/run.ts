@@ -1,0 +1,343 @@
+/**
+ * The conformance runner as a library: select fixtures, run an adapter on each
+ * (in a child process, a `cmd:` program, or `replay:` files), score, and return
+ * every outcome. The CLI (cli.ts) is a thin layer over runConformance.
+ *
+ *   const result = await runConformance({ impl: './adapter.js', filter: 'dtype=float32' });
+ *   process.exitCode = exitCodeFor(result);
+ *
+ * Usage, adapter-load and corpus problems throw ConformanceError (E_USAGE,
+ * E_ADAPTER_LOAD, E_SCHEMA, E_CHECKSUM, E_MANIFEST, E_FIXTURE, E_NPY); adapter
+ * misbehaviour on a fixture is an `error` or `timeout` outcome, never a throw.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ConformanceError, describeValue } from '../src/errors.js';
+import { loadFixture, loadFixtureMeta } from '../src/fixture-io.js';
+import { loadManifest, MANIFEST_FILE, verifyCorpus } from '../src/manifest.js';
+import { bundledCorpusDir } from '../src/paths.js';
+import { OUTPUT_NAMES, type AdapterCapabilities, type FixtureMeta, type OutputName, type Outcome, type OutcomeStatus, type Tensor } from '../src/types.js';
+import { matchesFilter, parseFilter, type FilterTerm } from './filter.js';
+import type { AdapterHost, HostOutput } from './host/adapter-host.js';
+import { unsupportedReason } from './host/capabilities.js';
+import { CommandHost } from './host/command-host.js';
+import { ModuleHost } from './host/module-host.js';
+import { ReplayHost } from './host/replay-host.js';
+import type { ExpectedOutputs } from './host/result-check.js';
+import { adapterShape, fromAdapterLayout, layoutLabel, toAdapterLayout } from './layout.js';
+import { outcomeBase, scoreFixture } from './score.js';
+import { checkShard, compareIds, selectShard, type Shard } from './shard.js';
+
+export const DEFAULT_TIMEOUT_MS = 60000;
+
+export interface RunOptions {
+  /** './adapter.js' (ESM or CJS module path) | 'cmd:python3 my_adapter.py' | 'replay:DIR' */
+  impl: string;
+  /** Default: bundledCorpusDir() (<package root>/fixtures). */
+  fixturesDir?: string;
+  /** Filter expression (see conformance/filter.ts and the README), e.g. 'family=exact,tag=groups'. */
+  filter?: string;
+  /** Fixture ids. */
+  only?: string[];
+  /** 1-based index. */
+  shard?: Shard;
+  /** Per fixture; default 60000. Also the limit for loading the adapter. */
+  timeoutMs?: number;
+  /** Parallel adapter hosts; default 1. */
+  jobs?: number;
+  /** Forward the adapter's stdout/stderr to `adapterOutput` (default: discarded). */
+  verbose?: boolean;
+  /** Where forwarded adapter output goes; default process.stderr. */
+  adapterOutput?: NodeJS.WritableStream;
+  onOutcome?: (outcome: Outcome, progress: { done: number; total: number }) => void;
+  /** Called once the adapter is loaded and the fixtures are selected, before the first fixture runs. */
+  onStart?: (info: { capabilities: AdapterCapabilities; total: number }) => void;
+}
+
+export interface RunResult {
+  /** The --impl value as given. */
+  impl: string;
+  capabilities: AdapterCapabilities;
+  corpus: { dir: string; bundled: boolean; corpusVersion: string; digest: string; fixtureCount: number };
+  selection: { filter: string | null; only: string[] | null; shard: Shard | null; selected: number };
+  timeoutMs: number;
+  jobs: number;
+  /** Sorted by fixture id. */
+  outcomes: Outcome[];
+  counts: Record<OutcomeStatus, number>;
+  /** Wall time of the run (corpus verification, adapter start-up and every fixture). */
+  seconds: number;
+  /** Time spent inside the adapter's conv2dBackward, measured in the adapter's process. */
+  adapterSeconds: number;
+}
+
+export const OUTCOME_STATUSES: readonly OutcomeStatus[] = ['pass', 'fail', 'error', 'timeout', 'missing', 'skipped'];
+
+/** 0 only if at least one fixture passed and none failed, errored, timed out or is missing. */
+export function exitCodeFor(result: Pick<RunResult, 'counts'>): 0 | 1 {
+  const { counts } = result;
+  if (counts.pass === 0) return 1;
+  return counts.fail + counts.error + counts.timeout + counts.missing === 0 ? 0 : 1;
+}
+
+export function emptyCounts(): Record<OutcomeStatus, number> {
+  return { pass: 0, fail: 0, error: 0, timeout: 0, missing: 0, skipped: 0 };
+}
+
+function usage(message: string, context: Record<string, unknown> = {}): ConformanceError {
+  return new ConformanceError('E_USAGE', message, context);
+}
+
+function checkPositiveInteger(value: unknown, option: string, meaning: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw usage(`${option}: expected a positive integer (${meaning}), found ${describeValue(value)}`, { option, value });
+  }
+  return value;
+}
+
+export type ImplSpec = { kind: 'module'; path: string } | { kind: 'command'; command: string } | { kind: 'replay'; dir: string };
+
+/** Parse --impl: `cmd:COMMAND`, `replay:DIR`, or a module path (relative to the working directory). */
+export function parseImpl(impl: string): ImplSpec {
+  if (typeof impl !== 'string' || impl.trim() === '') {
+    throw usage(`--impl: expected a module path, cmd:COMMAND or replay:DIR, found ${describeValue(impl)}`);
+  }
+  if (impl.startsWith('cmd:')) {
+    const command = impl.slice('cmd:'.length).trim();
+    if (command === '') throw usage(`--impl cmd:COMMAND: expected a command after 'cmd:', found nothing`);
+    return { kind: 'command', command };
+  }
+  if (impl.startsWith('replay:')) {
+    const dir = impl.slice('replay:'.length).trim();
+    if (dir === '') throw usage(`--impl replay:DIR: expected a folder after 'replay:', found nothing`);
+    return { kind: 'replay', dir: resolve(dir) };
+  }
+  return { kind: 'module', path: resolve(impl) };
+}
+
+function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeoutMs: number): AdapterHost {
+  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeoutMs);
+  if (spec.kind === 'command') return new CommandHost(spec.command, output, timeoutMs);
+  return new ReplayHost(spec.dir);
+}
+
+interface SelectionOptions {
+  only?: readonly string[];
+  terms?: readonly FilterTerm[];
+  filter?: string;
+  shard?: Shard;
+}
+
+/**
+ * Apply --only, then --filter, then --shard to the corpus's fixtures; returns the
+ * selected metas sorted by id. Throws E_USAGE for an --only id not in the corpus
+ * and for any step that leaves nothing selected.
+ */
+export function selectFixtures(metas: readonly FixtureMeta[], options: SelectionOptions, corpusDir: string): FixtureMeta[] {
+  let selected = [...metas].sort((a, b) => compareIds(a.id, b.id));
+  const total = selected.length;
+  if (total === 0) throw usage(`the corpus at ${corpusDir} has no fixtures`);
+  if (options.only !== undefined && options.only.length > 0) {
+    const byId = new Set(selected.map((meta) => meta.id));
+    const unknown = options.only.filter((id) => !byId.has(id));
+    if (unknown.length > 0) {
+      const hints = unknown.map((id) => {
+        const similar = selected.filter((meta) => meta.id.includes(id) || id.includes(meta.id)).slice(0, 3);
+        return similar.length > 0 ? `'${id}' (did you mean ${similar.map((meta) => meta.id).join(', ')}?)` : `'${id}'`;
+      });
+      throw usage(`--only: no fixture with id ${hints.join(', ')} in the corpus at ${corpusDir} (${total} fixtures)`, { unknown });
+    }
+    const wanted = new Set(options.only);
+    selected = selected.filter((meta) => wanted.has(meta.id));
+  }
+  const terms = options.terms ?? [];
+  if (terms.length > 0) {
+    const before = selected.length;
+    selected = selected.filter((meta) => matchesFilter(terms, meta));
+    if (selected.length === 0) {
+      const tagTerm = terms.some((term) => term.key === 'tag');
+      const tags = tagTerm ? [...new Set(metas.flatMap((meta) => meta.tags))].sort(compareIds) : [];
+      const tagHint = tagTerm ? `; tags in this corpus: ${tags.join(', ')}` : '';
+      throw usage(`--filter '${options.filter ?? terms.map((term) => term.text).join(',')}' selects none of the ${before} fixtures${tagHint}`, {
+        filter: options.filter,
+      });
+    }
+  }
+  if (options.shard !== undefined) {
+    const before = selected.length;
+    const ids = new Set(selectShard(selected.map((meta) => meta.id), options.shard));
+    selected = selected.filter((meta) => ids.has(meta.id));
+    if (selected.length === 0) {
+      throw usage(`--shard ${options.shard.index}/${options.shard.count} selects no fixture: only ${before} fixture${before === 1 ? ' is' : 's are'} selected before sharding`, {
+        shard: options.shard,
+      });
+    }
+  }
+  return selected;
+}
+
+interface OpenedCorpus {
+  dir: string;
+  bundled: boolean;
+  corpusVersion: string;
+  digest: string;
+  metas: FixtureMeta[];
+  /** Fixture id -> folder. */
+  folders: Map<string, string>;
+}
+
+/** Load the manifest and verify every file of the corpus (checksums, schemas) before anything runs. */
+async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus> {
+  const bundled = fixturesDir === undefined;
+  const dir = bundled ? bundledCorpusDir() : resolve(fixturesDir);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+    const advice = bundled ? ' (the bundled corpus is missing: run `npm run generate-fixtures`, or pass --fixtures DIR)' : '';
+    throw usage(`--fixtures: no corpus folder at ${dir}${advice}`, { dir });
+  }
+  if (!existsSync(join(dir, MANIFEST_FILE))) {
+    throw usage(`--fixtures: ${dir} is not a corpus: expected ${MANIFEST_FILE} in it, found none`, { dir });
+  }
+  const manifest = await loadManifest(dir);
+  const problems = await verifyCorpus(dir);
+  if (problems.length > 0) {
+    const shown = problems.slice(0, 20).map((problem) => `  ${problem.path}: ${problem.problem}`);
+    if (problems.length > shown.length) shown.push(`  ... and ${problems.length - shown.length} more`);
+    throw new ConformanceError('E_CHECKSUM', `corpus ${dir} failed verification (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${shown.join('\n')}`, {
+      dir,
+      problems,
+    });
+  }
+  const folders = new Map<string, string>();
+  const metas: FixtureMeta[] = [];
+  for (const entry of manifest.fixtures) {
+    const folder = join(dir, entry.path);
+    metas.push(await loadFixtureMeta(folder));
+    folders.set(entry.id, folder);
+  }
+  return { dir, bundled, corpusVersion: manifest.corpusVersion, digest: manifest.digest, metas, folders };
+}
+
+/** Run one fixture on a host; adapter misbehaviour becomes an outcome. */
+async function runFixture(
+  host: AdapterHost,
+  capabilities: AdapterCapabilities,
+  meta: FixtureMeta,
+  folder: string,
+  timeoutMs: number,
+): Promise<{ outcome: Outcome; adapterSeconds: number }> {
+  const base = outcomeBase(meta);
+  const staticReason = unsupportedReason(capabilities, meta);
+  if (staticReason !== null) return { outcome: { ...base, status: 'skipped', reason: staticReason }, adapterSeconds: 0 };
+  if (capabilities.supports === 'function') {
+    const answer = await host.checkSupport(meta, timeoutMs);
+    if (answer.kind === 'unsupported') return { outcome: { ...base, status: 'skipped', reason: `unsupported: ${answer.reason}` }, adapterSeconds: 0 };
+    if (answer.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs, notes: ['supports() did not answer in time'] }, adapterSeconds: 0 };
+    if (answer.kind === 'error') return { outcome: withDetail({ ...base, status: 'error', message: answer.message }, answer.detail), adapterSeconds: 0 };
+  }
+  const fixture = await loadFixture(folder, { verifyChecksums: false });
+  const layouts = { layout: capabilities.layout, filterLayout: capabilities.filterLayout };
+  const expected: ExpectedOutputs = {};
+  for (const name of capabilities.outputs) {
+    expected[name] = { dtype: meta.dtype, shape: adapterShape(name, meta.shapes[name], layouts), layout: layoutLabel(name, layouts) };
+  }
+  const response = await host.run({
+    meta,
+    x: toAdapterLayout('x', fixture.x, layouts),
+    w: toAdapterLayout('w', fixture.w, layouts),
+    dy: toAdapterLayout('dy', fixture.dy, layouts),
+    expected,
+    timeoutMs,
+  });
+  if (response.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs }, adapterSeconds: 0 };
+  if (response.kind === 'missing') return { outcome: { ...base, status: 'missing', message: response.message }, adapterSeconds: 0 };
+  if (response.kind === 'error') {
+    return { outcome: withDetail({ ...base, status: 'error', message: response.message }, response.detail), adapterSeconds: response.adapterSeconds ?? 0 };
+  }
+  const outputs: Partial<Record<OutputName, Tensor>> = {};
+  for (const name of OUTPUT_NAMES) {
+    const tensor = response.outputs[name];
+    if (tensor !== undefined) outputs[name] = fromAdapterLayout(name, tensor, layouts);
+  }
+  const outcome = scoreFixture({
+    fixture,
+    outputs,
+    declared: capabilities.outputs,
+    seconds: response.adapterSeconds,
+    notes: response.notes,
+  });
+  return { outcome, adapterSeconds: response.adapterSeconds };
+}
+
+function withDetail<T extends object>(outcome: T, detail: string | undefined): T & { detail?: string } {
+  return detail === undefined || detail === '' ? outcome : { ...outcome, detail };
+}
+
+export async function runConformance(options: RunOptions): Promise<RunResult> {
+  const started = performance.now();
+  const timeoutMs = checkPositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, '--timeout', 'milliseconds per fixture');
+  const jobs = checkPositiveInteger(options.jobs ?? 1, '--jobs', 'number of adapter processes');
+  if (options.shard !== undefined) checkShard(options.shard);
+  const terms = options.filter !== undefined ? parseFilter(options.filter) : [];
+  const spec = parseImpl(options.impl);
+
+  const corpus = await openCorpus(options.fixturesDir);
+  const selected = selectFixtures(corpus.metas, { only: options.only, terms, filter: options.filter, shard: options.shard }, corpus.dir);
+
+  const output: HostOutput = { verbose: options.verbose === true, stream: options.adapterOutput ?? process.stderr };
+  const hostCount = Math.min(jobs, selected.length);
+  const hosts: AdapterHost[] = [];
+  const outcomes: Outcome[] = [];
+  let adapterSeconds = 0;
+  let capabilities: AdapterCapabilities;
+  try {
+    const first = createHost(spec, options.impl, output, timeoutMs);
+    hosts.push(first);
+    capabilities = await first.start();
+    const others: AdapterHost[] = [];
+    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, timeoutMs));
+    hosts.push(...others);
+    await Promise.all(others.map((host) => host.start()));
+    options.onStart?.({ capabilities, total: selected.length });
+
+    const queue = [...selected];
+    let failure: unknown = null;
+    const worker = async (host: AdapterHost): Promise<void> => {
+      for (let meta = queue.shift(); meta !== undefined && failure === null; meta = queue.shift()) {
+        try {
+          const done = await runFixture(host, capabilities, meta, corpus.folders.get(meta.id)!, timeoutMs);
+          adapterSeconds += done.adapterSeconds;
+          outcomes.push(done.outcome);
+          options.onOutcome?.(done.outcome, { done: outcomes.length, total: selected.length });
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    };
+    await Promise.all(hosts.map((host) => worker(host)));
+    if (failure !== null) throw failure;
+  } finally {
+    await Promise.all(hosts.map((host) => host.close()));
+  }
+
+  outcomes.sort((a, b) => compareIds(a.id, b.id));
+  const counts = emptyCounts();
+  for (const outcome of outcomes) counts[outcome.status]++;
+  return {
+    impl: options.impl,
+    capabilities,
+    corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount: corpus.metas.length },
+    selection: {
+      filter: options.filter ?? null,
+      only: options.only !== undefined && options.only.length > 0 ? [...options.only] : null,
+      shard: options.shard ?? null,
+      selected: selected.length,
+    },
+    timeoutMs,
+    jobs,
+    outcomes,
+    counts,
+    seconds: (performance.now() - started) / 1000,
+    adapterSeconds,
+  };
+}

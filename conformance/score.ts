@@ -1,0 +1,74 @@
+/**
+ * Scoring of one fixture: compare each declared output (already back in NCHW /
+ * OIHW) with the expected float64 gradient through src/compare.ts, and judge.
+ *
+ * A fixture passes when every declared output has no failing element; its grade
+ * is the weakest of the outputs' grades (exact < tight < within-bound). Rule
+ * 'exact' fixtures must match bit for bit (-0 equals +0); the others must stay
+ * within the per-element bound of src/tolerance.ts. Outputs the adapter does not
+ * declare are not scored, and the outcome says so in a note.
+ */
+import { combineGrades, compareOutput } from '../src/compare.js';
+import { toFloat64Array } from '../src/dtype.js';
+import { OUTPUT_NAMES, type FixtureMeta, type Float64Tensor, type OutputMetrics, type OutputName, type Outcome, type PassGrade, type Tensor } from '../src/types.js';
+
+/** The expected side of a fixture: what scoring needs from the corpus. */
+export interface ExpectedGradients {
+  meta: FixtureMeta;
+  dx: Float64Tensor;
+  dw: Float64Tensor;
+  db: Float64Tensor;
+  magnitude: Record<OutputName, Float64Tensor>;
+}
+
+export interface ScoreInput {
+  fixture: ExpectedGradients;
+  /** The adapter's outputs in the corpus layouts, checked for dtype and shape. */
+  outputs: Partial<Record<OutputName, Tensor>>;
+  /** Outputs the adapter declares. */
+  declared: readonly OutputName[];
+  /** Seconds inside the adapter for this fixture. */
+  seconds: number;
+  notes?: string[];
+}
+
+/** The fields every outcome of a fixture shares. */
+export function outcomeBase(meta: FixtureMeta): { id: string; family: FixtureMeta['family']; dtype: FixtureMeta['dtype']; tags: string[] } {
+  return { id: meta.id, family: meta.family, dtype: meta.dtype, tags: [...meta.tags] };
+}
+
+export function scoreFixture(input: ScoreInput): Outcome {
+  const { fixture, outputs, declared } = input;
+  const { meta } = fixture;
+  const notes = [...(input.notes ?? [])];
+  const metrics: OutputMetrics[] = [];
+  const notScored = OUTPUT_NAMES.filter((name) => !declared.includes(name));
+  if (notScored.length > 0) {
+    notes.push(`${notScored.join(', ')} not scored: the adapter does not declare ${notScored.length === 1 ? 'it' : 'them'} in outputs`);
+  }
+  for (const name of OUTPUT_NAMES) {
+    if (!declared.includes(name)) continue;
+    const got = outputs[name];
+    if (got === undefined) throw new Error(`scoreFixture: output ${name} is declared but was not passed in (fixture ${meta.id})`);
+    const expected = fixture[name];
+    metrics.push(
+      compareOutput({
+        output: name,
+        shape: expected.shape,
+        dtype: meta.dtype,
+        rule: meta.tolerance.rule,
+        accumulationLength: meta.tolerance.outputs[name].accumulationLength,
+        expected: expected.data,
+        magnitude: fixture.magnitude[name].data,
+        got: toFloat64Array(got.data, meta.dtype),
+      }),
+    );
+  }
+  const base = { ...outcomeBase(meta), ...(notes.length > 0 ? { notes } : {}) };
+  const failing = metrics.filter((metric) => metric.failingElements > 0).map((metric) => metric.output);
+  if (failing.length > 0) {
+    return { ...base, status: 'fail', failing, outputs: metrics, seconds: input.seconds };
+  }
+  const grade: PassGrade = combineGrades(metrics.map((metric) => metric.grade ?? 'within-bound'));
+  return { ...base, status: 'pass', grade, outputs: metrics, seconds: input.seconds };
+}

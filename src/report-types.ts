@@ -1,0 +1,98 @@
+/**
+ * The JSON report the conformance runner writes with --json (schema/report.schema.json).
+ *
+ * JSON has no Infinity or NaN, so every metric that can be non-finite is a
+ * ReportNumber: a JSON number when finite, else one of the strings "Infinity",
+ * "-Infinity", "NaN". (-0 is written as 0.)
+ */
+import type { AdapterCapabilities, DataFamily, Dtype, OutcomeStatus, OutputName, PassGrade } from './types.js';
+
+export type ReportNumber = number | 'Infinity' | '-Infinity' | 'NaN';
+
+export const REPORT_FORMAT = 'conv2d-backward-conformance-report';
+export const REPORT_VERSION = 1;
+
+export interface ReportWorstElement {
+  /** Index in the corpus layout: (n, c, h, w) for dx, (o, i, h, w) for dw, (o) for db. */
+  index: number[];
+  flatIndex: number;
+  expected: ReportNumber;
+  got: ReportNumber;
+  bound: ReportNumber;
+}
+
+export interface ReportOutputMetrics {
+  output: OutputName;
+  elements: number;
+  failingElements: number;
+  maxErrorInBounds: ReportNumber;
+  maxErrorInTypical: ReportNumber;
+  maxUlp: ReportNumber;
+  maxAbsError: ReportNumber;
+  maxRelError: ReportNumber;
+  worst: ReportWorstElement | null;
+  grade: PassGrade | null;
+}
+
+/**
+ * One fixture's outcome. The fields present depend on `status`:
+ * pass: grade, outputs, seconds; fail: failing, outputs, seconds; error: message (detail);
+ * timeout: timeoutMs; skipped: reason; missing: message.
+ */
+export interface ReportOutcome {
+  id: string;
+  family: DataFamily;
+  dtype: Dtype;
+  tags: string[];
+  status: OutcomeStatus;
+  notes: string[];
+  grade?: PassGrade;
+  failing?: OutputName[];
+  outputs?: ReportOutputMetrics[];
+  /** Seconds inside the adapter for this fixture. */
+  seconds?: number;
+  message?: string;
+  detail?: string;
+  timeoutMs?: number;
+  reason?: string;
+}
+
+export interface Report {
+  format: typeof REPORT_FORMAT;
+  reportVersion: typeof REPORT_VERSION;
+  tool: { name: string; version: string };
+  /** ISO 8601 time the report was made. */
+  createdAt: string;
+  /** --impl as given. */
+  impl: string;
+  adapter: AdapterCapabilities;
+  corpus: { dir: string; corpusVersion: string; digest: string; fixtureCount: number };
+  selection: {
+    filter: string | null;
+    only: string[] | null;
+    shard: { index: number; count: number } | null;
+    selected: number;
+    timeoutMs: number;
+    jobs: number;
+  };
+  counts: Record<OutcomeStatus, number>;
+  exitCode: 0 | 1;
+  seconds: number;
+  adapterSeconds: number;
+  outcomes: ReportOutcome[];
+}
+
+/** Encode a number for the report (non-finite values as strings). */
+export function encodeReportNumber(value: number): ReportNumber {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return 'Infinity';
+  if (value === -Infinity) return '-Infinity';
+  return value === 0 ? 0 : value;
+}
+
+/** Decode a ReportNumber back into a number. */
+export function decodeReportNumber(value: ReportNumber): number {
+  if (typeof value === 'number') return value;
+  if (value === 'NaN') return NaN;
+  return value === 'Infinity' ? Infinity : -Infinity;
+}

@@ -1,0 +1,213 @@
+/**
+ * JSON Schema (draft 2020-12) of the runner's --json report, typed against Report
+ * (src/report-types.ts). schema/report.schema.json is emitted from this object;
+ * test/conformance/report-schema.test.ts keeps the committed file equal to it.
+ */
+import type { JSONSchemaType, ValidateFunction } from 'ajv/dist/2020.js';
+import {
+  REPORT_FORMAT,
+  REPORT_VERSION,
+  type Report,
+  type ReportNumber,
+  type ReportOutcome,
+  type ReportOutputMetrics,
+  type ReportWorstElement,
+} from '../report-types.js';
+import { ACTIVATION_LAYOUTS, DATA_FAMILIES, DTYPES, FILTER_LAYOUTS, OUTPUT_NAMES, type AdapterCapabilities, type OutcomeStatus, type PassGrade } from '../types.js';
+import { SHA256_PATTERN } from './fixture-schema.js';
+import { ajv, validateWith } from './validate.js';
+
+const STATUSES: OutcomeStatus[] = ['pass', 'fail', 'error', 'timeout', 'missing', 'skipped'];
+const GRADES: PassGrade[] = ['exact', 'tight', 'within-bound'];
+
+const reportNumber: JSONSchemaType<ReportNumber> = {
+  anyOf: [
+    { type: 'number' },
+    { type: 'string', enum: ['Infinity', '-Infinity', 'NaN'] },
+  ],
+};
+const numberRef = { $ref: '#/$defs/reportNumber' };
+
+/**
+ * `T | null` for a required property: anyOf [schema, null]. JSONSchemaType types null
+ * only through `nullable`, which it reserves for optional properties, so the result is
+ * typed `never` (assignable where the property's schema goes); the schema of T itself
+ * is still checked against T.
+ */
+function orNull<T>(schema: JSONSchemaType<T>): never {
+  return { anyOf: [schema, { type: 'null' }] } as never;
+}
+const nonNegativeInteger = { type: 'integer', minimum: 0 } as const;
+
+const worstSchema: JSONSchemaType<ReportWorstElement> = {
+  type: 'object',
+  description: 'The element with the largest error in bound units (failing elements first); index in NCHW / OIHW / [Cout].',
+  properties: {
+    index: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, maxItems: 4 },
+    flatIndex: nonNegativeInteger,
+    expected: numberRef,
+    got: numberRef,
+    bound: numberRef,
+  },
+  required: ['index', 'flatIndex', 'expected', 'got', 'bound'],
+  additionalProperties: false,
+};
+
+const metricsSchema: JSONSchemaType<ReportOutputMetrics> = {
+  type: 'object',
+  properties: {
+    output: { type: 'string', enum: [...OUTPUT_NAMES] },
+    elements: nonNegativeInteger,
+    failingElements: nonNegativeInteger,
+    maxErrorInBounds: numberRef,
+    maxErrorInTypical: numberRef,
+    maxUlp: numberRef,
+    maxAbsError: numberRef,
+    maxRelError: numberRef,
+    worst: orNull(worstSchema),
+    grade: orNull<PassGrade>({ type: 'string', enum: GRADES }),
+  },
+  required: ['output', 'elements', 'failingElements', 'maxErrorInBounds', 'maxErrorInTypical', 'maxUlp', 'maxAbsError', 'maxRelError', 'worst', 'grade'],
+  additionalProperties: false,
+};
+
+/** The fields a status requires (the others stay absent). */
+const FIELDS_BY_STATUS: Record<OutcomeStatus, (keyof ReportOutcome)[]> = {
+  pass: ['grade', 'outputs', 'seconds'],
+  fail: ['failing', 'outputs', 'seconds'],
+  error: ['message'],
+  timeout: ['timeoutMs'],
+  missing: ['message'],
+  skipped: ['reason'],
+};
+
+const outcomeSchema: JSONSchemaType<ReportOutcome> = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    family: { type: 'string', enum: [...DATA_FAMILIES] },
+    dtype: { type: 'string', enum: [...DTYPES] },
+    tags: { type: 'array', items: { type: 'string' } },
+    status: { type: 'string', enum: STATUSES },
+    notes: { type: 'array', items: { type: 'string' } },
+    grade: { type: 'string', enum: GRADES, nullable: true },
+    failing: { type: 'array', items: { type: 'string', enum: [...OUTPUT_NAMES] }, minItems: 1, nullable: true },
+    outputs: { type: 'array', items: metricsSchema, nullable: true },
+    seconds: { type: 'number', minimum: 0, nullable: true },
+    message: { type: 'string', nullable: true },
+    detail: { type: 'string', nullable: true },
+    timeoutMs: { type: 'integer', minimum: 1, nullable: true },
+    reason: { type: 'string', nullable: true },
+  },
+  required: ['id', 'family', 'dtype', 'tags', 'status', 'notes'],
+  additionalProperties: false,
+  allOf: STATUSES.map((status) => ({
+    if: { properties: { status: { const: status } }, required: ['status'] },
+    // The properties are repeated (as {}) because Ajv's strict mode wants every required name defined beside `required`.
+    then: { properties: Object.fromEntries(FIELDS_BY_STATUS[status].map((field) => [field, {}])), required: FIELDS_BY_STATUS[status] },
+  })),
+} as JSONSchemaType<ReportOutcome>;
+
+const capabilitiesSchema: JSONSchemaType<AdapterCapabilities> = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    layout: { type: 'string', enum: [...ACTIVATION_LAYOUTS] },
+    filterLayout: { type: 'string', enum: [...FILTER_LAYOUTS] },
+    dtypes: { type: 'array', items: { type: 'string', enum: [...DTYPES] }, minItems: 1, uniqueItems: true },
+    supports: {
+      anyOf: [
+        {
+          type: 'object',
+          properties: { groups: { type: 'boolean' }, dilation: { type: 'boolean' }, asymmetricPads: { type: 'boolean' } },
+          required: ['groups', 'dilation', 'asymmetricPads'],
+          additionalProperties: false,
+        },
+        { type: 'string', const: 'function' },
+      ],
+    },
+    outputs: { type: 'array', items: { type: 'string', enum: [...OUTPUT_NAMES] }, minItems: 1, uniqueItems: true },
+  },
+  required: ['name', 'layout', 'filterLayout', 'dtypes', 'supports', 'outputs'],
+  additionalProperties: false,
+};
+
+export const reportSchema: JSONSchemaType<Report> = {
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  title: 'Conv2d backward conformance runner report (--json)',
+  description:
+    'Numbers that can be non-finite (metrics, worst element values) are JSON numbers when finite and the strings "Infinity", "-Infinity" or "NaN" otherwise.',
+  type: 'object',
+  $defs: {
+    reportNumber: reportNumber as never,
+  },
+  properties: {
+    format: { type: 'string', const: REPORT_FORMAT },
+    reportVersion: { type: 'integer', const: REPORT_VERSION },
+    tool: {
+      type: 'object',
+      properties: { name: { type: 'string', minLength: 1 }, version: { type: 'string', minLength: 1 } },
+      required: ['name', 'version'],
+      additionalProperties: false,
+    },
+    createdAt: { type: 'string', minLength: 1, description: 'ISO 8601 time the report was made.' },
+    impl: { type: 'string', minLength: 1, description: '--impl as given: a module path, cmd:COMMAND or replay:DIR.' },
+    adapter: capabilitiesSchema,
+    corpus: {
+      type: 'object',
+      properties: {
+        dir: { type: 'string' },
+        corpusVersion: { type: 'string' },
+        digest: { type: 'string', pattern: SHA256_PATTERN },
+        fixtureCount: nonNegativeInteger,
+      },
+      required: ['dir', 'corpusVersion', 'digest', 'fixtureCount'],
+      additionalProperties: false,
+    },
+    selection: {
+      type: 'object',
+      properties: {
+        filter: orNull<string>({ type: 'string' }),
+        only: orNull<string[]>({ type: 'array', items: { type: 'string' } }),
+        shard: orNull<{ index: number; count: number }>({
+          type: 'object',
+          properties: { index: { type: 'integer', minimum: 1 }, count: { type: 'integer', minimum: 1 } },
+          required: ['index', 'count'],
+          additionalProperties: false,
+        }),
+        selected: nonNegativeInteger,
+        timeoutMs: { type: 'integer', minimum: 1 },
+        jobs: { type: 'integer', minimum: 1 },
+      },
+      required: ['filter', 'only', 'shard', 'selected', 'timeoutMs', 'jobs'],
+      additionalProperties: false,
+    },
+    counts: {
+      type: 'object',
+      properties: {
+        pass: nonNegativeInteger,
+        fail: nonNegativeInteger,
+        error: nonNegativeInteger,
+        timeout: nonNegativeInteger,
+        missing: nonNegativeInteger,
+        skipped: nonNegativeInteger,
+      },
+      required: STATUSES,
+      additionalProperties: false,
+    },
+    exitCode: { type: 'integer', enum: [0, 1] },
+    seconds: { type: 'number', minimum: 0 },
+    adapterSeconds: { type: 'number', minimum: 0 },
+    outcomes: { type: 'array', items: outcomeSchema },
+  },
+  required: ['format', 'reportVersion', 'tool', 'createdAt', 'impl', 'adapter', 'corpus', 'selection', 'counts', 'exitCode', 'seconds', 'adapterSeconds', 'outcomes'],
+  additionalProperties: false,
+};
+
+let reportValidator: ValidateFunction<Report> | undefined;
+
+/** Check a report against the schema; throws E_SCHEMA listing every problem. */
+export function validateReport(value: unknown, source: string): Report {
+  reportValidator ??= ajv.compile(reportSchema);
+  return validateWith(reportValidator, value, source, 'report');
+}

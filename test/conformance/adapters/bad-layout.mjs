@@ -1,0 +1,1 @@
+export default { name: 'bad-layout', layout: 'NWHC', filterLayout: 'IOHW', conv2dBackward() {} };

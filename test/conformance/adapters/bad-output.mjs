@@ -1,0 +1,1 @@
+export default { name: 'bad-output', outputs: ['dx', 'dbias'], conv2dBackward() {} };

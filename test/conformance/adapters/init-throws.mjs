@@ -1,0 +1,7 @@
+export default {
+  name: 'init-throws',
+  async init() {
+    throw new Error('GPU device not available');
+  },
+  conv2dBackward() {},
+};

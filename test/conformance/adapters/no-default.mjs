@@ -1,0 +1,4 @@
+export const name = 'no-default';
+export function conv2dBackward() {
+  return {};
+}

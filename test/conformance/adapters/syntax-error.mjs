@@ -1,0 +1,1 @@
+export default { name: 'syntax-error', conv2dBackward() { return {; } };
