@@ -23,6 +23,8 @@ export interface FixturePlan {
 }
 
 export interface PlanOptions {
+  /** Only these cases, by name (default: all). */
+  cases?: readonly string[];
   /** Only these families (default: all). */
   families?: readonly DataFamily[];
   /** Mixed into every fixture's seed; 0 gives the committed corpus. */
@@ -68,12 +70,20 @@ export function planCorpus(options: PlanOptions = {}): FixturePlan[] {
   const catalog = options.catalog ?? CASE_CATALOG;
   const baseSeed = options.baseSeed ?? 0;
   const seedCount = options.seedCount ?? 1;
+  const known = new Set(catalog.map((spec) => spec.name));
+  const unknown = (options.cases ?? []).filter((name) => !known.has(name));
+  if (unknown.length > 0) {
+    throw new ConformanceError('E_USAGE', `unknown case name(s): ${unknown.join(', ')}; the catalog (generator/case-catalog.ts) has e.g. ${[...known].slice(0, 3).join(', ')}`, {
+      unknown,
+    });
+  }
   const plans: FixturePlan[] = [];
   const names = new Set<string>();
   for (const spec of catalog) {
     if (!KEBAB.test(spec.name)) throw new ConformanceError('E_GENERATOR', `case catalog: name '${spec.name}' is not kebab-case`, { case: spec.name });
     if (names.has(spec.name)) throw new ConformanceError('E_GENERATOR', `case catalog: name '${spec.name}' appears twice`, { case: spec.name });
     names.add(spec.name);
+    if (options.cases && !options.cases.includes(spec.name)) continue;
     const { params, paddingMode, geometry } = caseGeometry(spec);
     const tags = [...new Set([...geometryTags(geometry, params, paddingMode), ...(spec.tags ?? [])])].sort();
 

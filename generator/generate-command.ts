@@ -57,6 +57,7 @@ async function main(): Promise<number> {
     .name('generate-fixtures')
     .description('Generate the Conv2d backward golden corpus (float64 oracle, witnessed by onnxruntime-node and TensorFlow.js)')
     .option('--out <dir>', 'corpus folder to (re)write', bundledCorpusDir())
+    .option('--cases <list>', 'only these cases of generator/case-catalog.ts (comma-separated names)', (value: string) => value.split(',').map((name) => name.trim()))
     .option('--families <list>', `only these data families (${DATA_FAMILIES.join(', ')})`, parseFamilies)
     .option('--seed <n>', 'mixed into every fixture seed; 0 gives the committed corpus', parseWholeNumber(0, 0xffffffff), 0)
     .option('--seeds <k>', 'generate every fixture with k seeds (ids get -s1, -s2, ...), e.g. for a larger benchmark corpus', parseWholeNumber(1, 1000), 1)
@@ -68,7 +69,7 @@ async function main(): Promise<number> {
     const code = (error as { exitCode?: number }).exitCode;
     return code === 0 ? 0 : 2;
   }
-  const options = program.opts<{ out: string; families?: DataFamily[]; seed: number; seeds: number; allowVersionReuse: boolean }>();
+  const options = program.opts<{ out: string; cases?: string[]; families?: DataFamily[]; seed: number; seeds: number; allowVersionReuse: boolean }>();
 
   const witnesses = await createWitnesses();
   const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'generating [{bar}] {value}/{total} {id}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
@@ -76,6 +77,7 @@ async function main(): Promise<number> {
   try {
     const summary = await generateCorpus({
       outDir: options.out,
+      cases: options.cases,
       families: options.families,
       baseSeed: options.seed,
       seedCount: options.seeds,

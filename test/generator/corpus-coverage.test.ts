@@ -1,0 +1,69 @@
+/**
+ * The committed corpus covers what the issue asks for, and is what the catalog says.
+ * Reads fixtures/manifest.json (the real corpus), so a catalog change that drops a
+ * required case, or a corpus that was not regenerated, fails here.
+ */
+import t from 'tap';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadManifest } from '../../src/manifest.js';
+import { loadFixtureMeta } from '../../src/fixture-io.js';
+import { bundledCorpusDir } from '../../src/paths.js';
+import { DATA_FAMILIES, DTYPES } from '../../src/types.js';
+import { REQUIRED_COVERAGE } from '../../generator/case-tags.js';
+import { planCorpus } from '../../generator/fixture-plan.js';
+import { DATA_FAMILY_DEFINITIONS } from '../../generator/data-families.js';
+import { CORPUS_VERSION, GENERATOR_VERSION } from '../../generator/corpus-version.js';
+
+const corpusDir = bundledCorpusDir();
+
+t.test('every required tag, family and dtype has at least one fixture', async (t) => {
+  const manifest = await loadManifest(corpusDir);
+  const tagCounts = new Map<string, number>();
+  for (const entry of manifest.fixtures) for (const tag of entry.tags) tagCounts.set(tag, (tagCounts.get(tag) ?? 0) + 1);
+  for (const [tag, meaning] of Object.entries(REQUIRED_COVERAGE)) {
+    t.ok((tagCounts.get(tag) ?? 0) > 0, `tag ${tag} (${meaning}) has a fixture`);
+  }
+  for (const family of DATA_FAMILIES) t.ok(manifest.fixtures.some((entry) => entry.family === family), `family ${family} has a fixture`);
+  for (const dtype of DTYPES) t.ok(manifest.fixtures.some((entry) => entry.dtype === dtype), `dtype ${dtype} has a fixture`);
+  // Issue 4: at least 400 fixtures.
+  t.ok(manifest.fixtureCount >= 400, `at least 400 fixtures (found ${manifest.fixtureCount})`);
+});
+
+t.test('the corpus is what the catalog plans, under the current version', async (t) => {
+  const manifest = await loadManifest(corpusDir);
+  const plans = planCorpus();
+  t.equal(manifest.corpusVersion, CORPUS_VERSION, 'corpus version matches generator/corpus-version.ts');
+  t.same(
+    manifest.fixtures.map((entry) => entry.id),
+    plans.map((plan) => plan.id),
+    'the manifest lists exactly the planned fixture ids (regenerate after editing the catalog)',
+  );
+  const byId = new Map(plans.map((plan) => [plan.id, plan]));
+  for (const entry of manifest.fixtures) {
+    const plan = byId.get(entry.id);
+    if (!plan) continue;
+    if (JSON.stringify(entry.tags) !== JSON.stringify(plan.tags)) t.fail(`${entry.id}: tags differ from the catalog's derived tags`);
+  }
+  const packageJson = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  t.equal(GENERATOR_VERSION, packageJson.version, 'GENERATOR_VERSION equals package.json version');
+});
+
+t.test('each fixture states its family rule and witnesses', async (t) => {
+  const manifest = await loadManifest(corpusDir);
+  let checked = 0;
+  for (const entry of manifest.fixtures) {
+    const meta = await loadFixtureMeta(join(corpusDir, entry.path));
+    if (meta.tolerance.rule !== DATA_FAMILY_DEFINITIONS[meta.family].rule) t.fail(`${meta.id}: rule ${meta.tolerance.rule} is not its family's`);
+    if (!meta.witnesses.agreed || meta.witnesses.backends.join(',') !== 'onnxruntime,tensorflow.js') t.fail(`${meta.id}: not witnessed by both backends`);
+    checked++;
+  }
+  t.equal(checked, manifest.fixtureCount, 'every fixture.json read');
+});
+
+t.test('the corpus stays under 25 MB (issue 4)', async (t) => {
+  const manifest = await loadManifest(corpusDir);
+  let bytes = 0;
+  for (const entry of manifest.fixtures) for (const file of Object.keys(entry.files)) bytes += (await stat(join(corpusDir, entry.path, file))).size;
+  t.ok(bytes < 25e6, `corpus is ${(bytes / 1e6).toFixed(2)} MB`);
+});
