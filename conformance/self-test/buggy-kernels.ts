@@ -18,8 +18,9 @@
  * arithmetic (rounding), the handling of special values, or the buffers' life
  * cycle. The bugs are in the spirit of real ones seen in hand-written kernels.
  */
-import { float16BitsToFloat64, float64ToFloat16Bits, fromFloat64Array, toFloat64Array } from '../../src/dtype.js';
+import { fromFloat64Array, toFloat64Array } from '../../src/dtype.js';
 import type { Adapter, BackwardRequest, BackwardResult, Dtype } from '../../src/types.js';
+import { roundToBfloat16, roundToFloat16 } from './fast-rounding.js';
 
 /** Every bug the kernel can carry, with what it does wrong. */
 export const KERNEL_BUGS = {
@@ -60,22 +61,6 @@ interface AxisConstants {
   dilationWidth: number;
   padTop: number;
   padLeft: number;
-}
-
-const float32Scratch = new Float32Array(1);
-const float32Bits = new Uint32Array(float32Scratch.buffer);
-
-/** Round to bfloat16 (8 significand bits), nearest even, through the float32 bit pattern. */
-function roundToBfloat16(value: number): number {
-  if (Number.isNaN(value)) return value;
-  float32Scratch[0] = value;
-  const bits = float32Bits[0];
-  float32Bits[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000) >>> 0;
-  return float32Scratch[0];
-}
-
-function roundToFloat16(value: number): number {
-  return float16BitsToFloat64(float64ToFloat16Bits(value));
 }
 
 /** The rounding of one arithmetic result in a dtype. */

@@ -12,12 +12,13 @@
  * A tree sum's error grows like log2(k) instead of k: a summation order far from
  * the oracle's, and a check that the bound accepts genuine float16 arithmetic.
  */
-import { float16BitsToFloat64, float64ToFloat16Bits, fromFloat64Array, toFloat64Array } from '../../../src/dtype.js';
+import { fromFloat64Array, toFloat64Array } from '../../../src/dtype.js';
 import type { Adapter, BackwardRequest, BackwardResult, Dtype } from '../../../src/types.js';
+import { roundToFloat16 } from '../fast-rounding.js';
 
 function roundingFor(dtype: Dtype): (value: number) => number {
   if (dtype === 'float32') return Math.fround;
-  if (dtype === 'float16') return (value) => float16BitsToFloat64(float64ToFloat16Bits(value));
+  if (dtype === 'float16') return roundToFloat16;
   return (value) => value;
 }
 
