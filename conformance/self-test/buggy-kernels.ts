@@ -19,6 +19,7 @@
  * cycle. The bugs are in the spirit of real ones seen in hand-written kernels.
  */
 import { fromFloat64Array, toFloat64Array } from '../../src/dtype.js';
+import { effectiveKernelSize } from '../../src/geometry.js';
 import type { Adapter, BackwardRequest, BackwardResult, Dtype } from '../../src/types.js';
 import { roundToBfloat16, roundToFloat16 } from './fast-rounding.js';
 
@@ -124,8 +125,8 @@ export function kernelAdapter(bug: KernelBug, name = `kernel-${bug}`): Adapter {
 
     // The output size: dy's shape gives it.
     let [, , outHeight, outWidth] = dyTensor.shape;
-    const effectiveHeight = params.dilation[0] * (kernelHeight - 1) + 1;
-    const effectiveWidth = params.dilation[1] * (kernelWidth - 1) + 1;
+    const effectiveHeight = effectiveKernelSize(kernelHeight, params.dilation[0]);
+    const effectiveWidth = effectiveKernelSize(kernelWidth, params.dilation[1]);
     if (bug === 'symmetric-pads-assumed') {
       // BUG symmetric-pads-assumed: the size is recomputed with 2*top and 2*left.
       outHeight = Math.floor((inHeight + 2 * pads.top - effectiveHeight) / params.stride[0]) + 1;
