@@ -132,5 +132,10 @@ export const REQUIRED_COVERAGE: Record<string, string> = {
   'single-channel': 'single channel',
   'odd-channels': 'Cin = 17-style odd sizes',
   realistic: 'realistic layers',
+  'nan-dy': 'special: NaN in dy',
+  'nan-x': 'special: NaN in x',
+  'inf-dy': 'special: +Inf and -Inf in dy',
+  'inf-x': 'special: +Inf and -Inf in x',
+  'signed-zero': 'special: signed zeros',
   'accumulation-1000-plus': 'accumulation lengths in the thousands',
 };

@@ -160,14 +160,15 @@ export const DATA_FAMILY_DEFINITIONS: Record<DataFamily, FamilyDefinition> = {
     family: 'onehot-dy',
     rule: 'exact',
     description:
-      'dy is zero but for a single 1 at the last output position of one channel: isolates one receptive field (each output element is then one product, so exact)',
+      'dy is zero but for a single 1 at the last output position (bottom-right, where tails and after-pads show) of one channel of one image: isolates one receptive field (each output element is then one product, so exact)',
     variants: () => [''],
     draw: (context) => {
       const data = normalData(context);
       const { batch, outChannels, outHeight, outWidth } = context.geometry;
       data.dy.fill(0);
+      const image = context.prng.integer(0, batch - 1);
       const outChannel = context.prng.integer(0, outChannels - 1);
-      data.dy[(((batch - 1) * outChannels + outChannel) * outHeight + outHeight - 1) * outWidth + outWidth - 1] = 1;
+      data.dy[((image * outChannels + outChannel) * outHeight + outHeight - 1) * outWidth + outWidth - 1] = 1;
       return data;
     },
   },
@@ -187,7 +188,7 @@ export const DATA_FAMILY_DEFINITIONS: Record<DataFamily, FamilyDefinition> = {
     rule: 'bound',
     description:
       'NaN, infinities and signed zeros, only in unpadded, unstrided, undilated cases, where every correct implementation computes the same products (see README: special values)',
-    variants: (params) => (specialEligible(params) ? ['nan-dy', 'inf-dy', 'inf-x', 'signed-zero'] : []),
+    variants: (params) => (specialEligible(params) ? ['nan-dy', 'nan-x', 'inf-dy', 'inf-x', 'signed-zero'] : []),
     draw: (context) => {
       const { prng, variant } = context;
       const data = normalData(context);
@@ -196,6 +197,8 @@ export const DATA_FAMILY_DEFINITIONS: Record<DataFamily, FamilyDefinition> = {
       const xChannelSize = inHeight * inWidth;
       if (variant === 'nan-dy') {
         data.dy[prng.integer(0, data.dy.length - 1)] = NaN;
+      } else if (variant === 'nan-x') {
+        data.x[prng.integer(0, data.x.length - 1)] = NaN;
       } else if (variant === 'inf-dy') {
         const first = prng.integer(0, data.dy.length - 1);
         data.dy[first] = Infinity;
