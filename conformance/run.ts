@@ -10,22 +10,35 @@
  * E_ADAPTER_LOAD, E_SCHEMA, E_CHECKSUM, E_MANIFEST, E_FIXTURE, E_NPY); adapter
  * misbehaviour on a fixture is an `error` or `timeout` outcome, never a throw.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ConformanceError, describeValue } from '../src/errors.js';
-import { loadFixture, loadFixtureMeta } from '../src/fixture-io.js';
-import { loadManifest, MANIFEST_FILE, verifyCorpus } from '../src/manifest.js';
+import { ConformanceError, describeValue, isConformanceError } from '../src/errors.js';
+import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, parseFixtureMeta, type FixtureTensorName, type LoadedFixture } from '../src/fixture-io.js';
+import { readNpy } from '../src/npy.js';
+import { sha256Hex } from '../src/hash.js';
+import { loadManifest, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { bundledCorpusDir } from '../src/paths.js';
-import { OUTPUT_NAMES, type AdapterCapabilities, type FixtureMeta, type OutputName, type Outcome, type OutcomeStatus, type Tensor } from '../src/types.js';
+import {
+  OUTPUT_NAMES,
+  type AdapterCapabilities,
+  type FixtureMeta,
+  type Float64Tensor,
+  type InputName,
+  type OutputName,
+  type Outcome,
+  type OutcomeStatus,
+  type Tensor,
+} from '../src/types.js';
 import { matchesFilter, parseFilter, type FilterTerm } from './filter.js';
-import type { AdapterHost, HostOutput } from './host/adapter-host.js';
+import type { AdapterHost, HostOutput, HostRequest, HostResponse } from './host/adapter-host.js';
 import { unsupportedReason } from './host/capabilities.js';
 import { CommandHost } from './host/command-host.js';
 import { ModuleHost } from './host/module-host.js';
 import { ReplayHost } from './host/replay-host.js';
 import type { ExpectedOutputs } from './host/result-check.js';
-import { adapterShape, fromAdapterLayout, layoutLabel, toAdapterLayout } from './layout.js';
+import { adapterShape, fromAdapterLayout, layoutLabel, toAdapterLayout, type AdapterLayouts } from './layout.js';
 import { outcomeBase, scoreFixture } from './score.js';
 import { checkShard, compareIds, selectShard, type Shard } from './shard.js';
 
@@ -187,7 +200,25 @@ interface OpenedCorpus {
   folders: Map<string, string>;
 }
 
-/** Load the manifest and verify every file of the corpus (checksums, schemas) before anything runs. */
+/** Map with at most `limit` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await fn(items[index]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/**
+ * Open a corpus and verify its metadata before anything runs: the manifest
+ * (schema, and its digest over every file's sha256), then each fixture.json
+ * (sha256 against the manifest, schema, consistency, id = folder) and the file
+ * checksums it lists against the manifest's. The tensor files themselves are
+ * checked against those sha256 as each fixture is loaded (their bytes are read
+ * once), so a damaged tensor file stops the run with E_CHECKSUM when reached.
+ */
 async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus> {
   const bundled = fixturesDir === undefined;
   const dir = bundled ? bundledCorpusDir() : resolve(fixturesDir);
@@ -199,8 +230,41 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
     throw usage(`--fixtures: ${dir} is not a corpus: expected ${MANIFEST_FILE} in it, found none`, { dir });
   }
   const manifest = await loadManifest(dir);
-  const problems = await verifyCorpus(dir);
+  const problems: CorpusProblem[] = [];
+  const loaded = await mapLimit(manifest.fixtures, 8, async (entry): Promise<FixtureMeta | null> => {
+    const metaPath = `${entry.path}/${FIXTURE_META_FILE}`;
+    const source = join(dir, metaPath);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(source);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      problems.push({ path: metaPath, problem: code === 'ENOENT' ? `missing file listed in ${MANIFEST_FILE}` : (error as Error).message });
+      return null;
+    }
+    const found = sha256Hex(bytes);
+    if (found !== entry.files[FIXTURE_META_FILE]) {
+      problems.push({ path: metaPath, problem: `bytes changed: sha256 expected ${entry.files[FIXTURE_META_FILE]} (${MANIFEST_FILE}), found ${found}` });
+      return null;
+    }
+    let meta: FixtureMeta;
+    try {
+      meta = parseFixtureMeta(bytes, source);
+    } catch (error) {
+      if (!isConformanceError(error)) throw error;
+      problems.push({ path: metaPath, problem: error.message });
+      return null;
+    }
+    if (meta.id !== entry.id) problems.push({ path: metaPath, problem: `id: expected ${describeValue(entry.id)} (${MANIFEST_FILE}), found ${describeValue(meta.id)}` });
+    for (const file of Object.values(meta.files)) {
+      if (entry.files[file.path] !== file.sha256) {
+        problems.push({ path: `${entry.path}/${file.path}`, problem: `sha256 in fixture.json (${file.sha256}) differs from ${MANIFEST_FILE} (${describeValue(entry.files[file.path])})` });
+      }
+    }
+    return meta;
+  });
   if (problems.length > 0) {
+    problems.sort((a, b) => compareIds(a.path, b.path));
     const shown = problems.slice(0, 20).map((problem) => `  ${problem.path}: ${problem.problem}`);
     if (problems.length > shown.length) shown.push(`  ... and ${problems.length - shown.length} more`);
     throw new ConformanceError('E_CHECKSUM', `corpus ${dir} failed verification (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${shown.join('\n')}`, {
@@ -208,48 +272,114 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
       problems,
     });
   }
-  const folders = new Map<string, string>();
-  const metas: FixtureMeta[] = [];
-  for (const entry of manifest.fixtures) {
-    const folder = join(dir, entry.path);
-    metas.push(await loadFixtureMeta(folder));
-    folders.set(entry.id, folder);
-  }
+  const metas = loaded.filter((meta): meta is FixtureMeta => meta !== null);
+  const folders = new Map(manifest.fixtures.map((entry) => [entry.id, join(dir, entry.path)]));
   return { dir, bundled, corpusVersion: manifest.corpusVersion, digest: manifest.digest, metas, folders };
 }
 
-/** Run one fixture on a host; adapter misbehaviour becomes an outcome. */
-async function runFixture(
-  host: AdapterHost,
-  capabilities: AdapterCapabilities,
-  meta: FixtureMeta,
-  folder: string,
-  timeoutMs: number,
-): Promise<{ outcome: Outcome; adapterSeconds: number }> {
-  const base = outcomeBase(meta);
-  const staticReason = unsupportedReason(capabilities, meta);
-  if (staticReason !== null) return { outcome: { ...base, status: 'skipped', reason: staticReason }, adapterSeconds: 0 };
-  if (capabilities.supports === 'function') {
-    const answer = await host.checkSupport(meta, timeoutMs);
-    if (answer.kind === 'unsupported') return { outcome: { ...base, status: 'skipped', reason: `unsupported: ${answer.reason}` }, adapterSeconds: 0 };
-    if (answer.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs, notes: ['supports() did not answer in time'] }, adapterSeconds: 0 };
-    if (answer.kind === 'error') return { outcome: withDetail({ ...base, status: 'error', message: answer.message }, answer.detail), adapterSeconds: 0 };
+/**
+ * Read a fixture's nine tensors for scoring, given its metadata (validated when
+ * the corpus was opened). Each file's bytes are read once, synchronously (a few
+ * small files: far cheaper than four thread-pool round trips per file), and must
+ * match fixture.json's sha256 (E_CHECKSUM), dtype and shape (E_FIXTURE). This is
+ * loadFixture (src/fixture-io.ts) without re-reading and re-validating fixture.json.
+ */
+export function readFixtureTensors(folder: string, meta: FixtureMeta): LoadedFixture {
+  const tensors = new Map<FixtureTensorName, Tensor>();
+  for (const name of FIXTURE_TENSOR_NAMES) {
+    const file = meta.files[name];
+    const path = join(folder, file.path);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      throw new ConformanceError('E_FIXTURE', `${path}: expected a fixture file, found ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { path });
+    }
+    const found = sha256Hex(bytes);
+    if (found !== file.sha256) {
+      throw new ConformanceError('E_CHECKSUM', `${path}: sha256 does not match fixture.json: expected ${file.sha256}, found ${found}`, { path, expected: file.sha256, found });
+    }
+    const tensor = readNpy(bytes, path);
+    const output = name.replace(/-magnitude$/, '') as OutputName | InputName;
+    const shape = meta.shapes[output];
+    if (tensor.dtype !== file.dtype || tensor.shape.length !== shape.length || tensor.shape.some((size, axis) => size !== shape[axis])) {
+      throw new ConformanceError(
+        'E_FIXTURE',
+        `${path}: expected ${file.dtype} with shape [${shape.join(', ')}] (fixture.json), found ${tensor.dtype} with shape [${tensor.shape.join(', ')}]`,
+        { path },
+      );
+    }
+    tensors.set(name, tensor);
   }
-  const fixture = await loadFixture(folder, { verifyChecksums: false });
-  const layouts = { layout: capabilities.layout, filterLayout: capabilities.filterLayout };
-  const expected: ExpectedOutputs = {};
-  for (const name of capabilities.outputs) {
-    expected[name] = { dtype: meta.dtype, shape: adapterShape(name, meta.shapes[name], layouts), layout: layoutLabel(name, layouts) };
-  }
-  const response = await host.run({
+  const float64 = (name: FixtureTensorName): Float64Tensor => tensors.get(name) as Float64Tensor;
+  return {
     meta,
-    x: toAdapterLayout('x', fixture.x, layouts),
-    w: toAdapterLayout('w', fixture.w, layouts),
-    dy: toAdapterLayout('dy', fixture.dy, layouts),
-    expected,
-    timeoutMs,
-  });
-  if (response.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs }, adapterSeconds: 0 };
+    dir: folder,
+    x: tensors.get('x')!,
+    w: tensors.get('w')!,
+    dy: tensors.get('dy')!,
+    dx: float64('dx'),
+    dw: float64('dw'),
+    db: float64('db'),
+    magnitude: { dx: float64('dx-magnitude'), dw: float64('dw-magnitude'), db: float64('db-magnitude') },
+  };
+}
+
+type Finished = { outcome: Outcome; adapterSeconds: number };
+
+/** A fixture ready for the adapter (loaded and converted), or already decided without it. */
+type Prepared =
+  | { kind: 'decided'; finished: Finished }
+  | { kind: 'ready'; meta: FixtureMeta; fixture: LoadedFixture; request: HostRequest; layouts: AdapterLayouts }
+  | { kind: 'failed'; error: unknown };
+
+/**
+ * Everything a fixture needs before the adapter sees it: the static support
+ * decision, then loading (checksums verified) and conversion to the adapter's
+ * layouts. Never rejects (a corpus problem comes back as `failed`), so it can
+ * run ahead while the adapter computes the previous fixture.
+ */
+async function prepareFixture(capabilities: AdapterCapabilities, meta: FixtureMeta, folder: string, timeoutMs: number): Promise<Prepared> {
+  const staticReason = unsupportedReason(capabilities, meta);
+  if (staticReason !== null) return { kind: 'decided', finished: { outcome: { ...outcomeBase(meta), status: 'skipped', reason: staticReason }, adapterSeconds: 0 } };
+  // The reading below is synchronous: let a request just handed to the adapter go out first.
+  await new Promise((resolve) => setImmediate(resolve));
+  try {
+    const fixture = readFixtureTensors(folder, meta);
+    const layouts: AdapterLayouts = { layout: capabilities.layout, filterLayout: capabilities.filterLayout };
+    const expected: ExpectedOutputs = {};
+    for (const name of capabilities.outputs) {
+      expected[name] = { dtype: meta.dtype, shape: adapterShape(name, meta.shapes[name], layouts), layout: layoutLabel(name, layouts) };
+    }
+    const request: HostRequest = {
+      meta,
+      x: toAdapterLayout('x', fixture.x, layouts),
+      w: toAdapterLayout('w', fixture.w, layouts),
+      dy: toAdapterLayout('dy', fixture.dy, layouts),
+      expected,
+      timeoutMs,
+    };
+    return { kind: 'ready', meta, fixture, request, layouts };
+  } catch (error) {
+    return { kind: 'failed', error };
+  }
+}
+
+/** Ask a `supports` function; null when the fixture is supported. */
+async function askSupport(host: AdapterHost, meta: FixtureMeta, timeoutMs: number): Promise<Finished | null> {
+  const base = outcomeBase(meta);
+  const answer = await host.checkSupport(meta, timeoutMs);
+  if (answer.kind === 'unsupported') return { outcome: { ...base, status: 'skipped', reason: `unsupported: ${answer.reason}` }, adapterSeconds: 0 };
+  if (answer.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs, notes: ['supports() did not answer in time'] }, adapterSeconds: 0 };
+  if (answer.kind === 'error') return { outcome: withDetail({ ...base, status: 'error', message: answer.message }, answer.detail), adapterSeconds: 0 };
+  return null;
+}
+
+/** Turn the adapter's answer into an outcome: misbehaviour is an error/timeout outcome, outputs are scored. */
+function finishFixture(prepared: Extract<Prepared, { kind: 'ready' }>, response: HostResponse, capabilities: AdapterCapabilities): Finished {
+  const { meta, fixture, layouts } = prepared;
+  const base = outcomeBase(meta);
+  if (response.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs: prepared.request.timeoutMs }, adapterSeconds: 0 };
   if (response.kind === 'missing') return { outcome: { ...base, status: 'missing', message: response.message }, adapterSeconds: 0 };
   if (response.kind === 'error') {
     return { outcome: withDetail({ ...base, status: 'error', message: response.message }, response.detail), adapterSeconds: response.adapterSeconds ?? 0 };
@@ -259,13 +389,7 @@ async function runFixture(
     const tensor = response.outputs[name];
     if (tensor !== undefined) outputs[name] = fromAdapterLayout(name, tensor, layouts);
   }
-  const outcome = scoreFixture({
-    fixture,
-    outputs,
-    declared: capabilities.outputs,
-    seconds: response.adapterSeconds,
-    notes: response.notes,
-  });
+  const outcome = scoreFixture({ fixture, outputs, declared: capabilities.outputs, seconds: response.adapterSeconds, notes: response.notes });
   return { outcome, adapterSeconds: response.adapterSeconds };
 }
 
@@ -302,16 +426,53 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
 
     const queue = [...selected];
     let failure: unknown = null;
+    const record = (finished: Finished): void => {
+      adapterSeconds += finished.adapterSeconds;
+      outcomes.push(finished.outcome);
+      options.onOutcome?.(finished.outcome, { done: outcomes.length, total: selected.length });
+    };
+    const take = (): Promise<Prepared> | null => {
+      const meta = failure === null ? queue.shift() : undefined;
+      return meta === undefined ? null : prepareFixture(capabilities, meta, corpus.folders.get(meta.id)!, timeoutMs);
+    };
+    // A job holds at most three fixtures: one being scored, one the adapter computes, and
+    // the next, loaded meanwhile. The adapter starts on a fixture before the previous one is scored.
     const worker = async (host: AdapterHost): Promise<void> => {
-      for (let meta = queue.shift(); meta !== undefined && failure === null; meta = queue.shift()) {
-        try {
-          const done = await runFixture(host, capabilities, meta, corpus.folders.get(meta.id)!, timeoutMs);
-          adapterSeconds += done.adapterSeconds;
-          outcomes.push(done.outcome);
-          options.onOutcome?.(done.outcome, { done: outcomes.length, total: selected.length });
-        } catch (error) {
-          failure ??= error;
+      let upcoming = take();
+      /** Start the next fixture that needs the adapter; fixtures decided without it are recorded on the way. */
+      const launchNext = async (): Promise<{ prepared: Extract<Prepared, { kind: 'ready' }>; response: Promise<HostResponse> } | null> => {
+        while (upcoming !== null) {
+          const prepared = await upcoming;
+          upcoming = null;
+          if (prepared.kind === 'failed') {
+            failure ??= prepared.error;
+            return null;
+          }
+          if (prepared.kind === 'decided') {
+            record(prepared.finished);
+            upcoming = take();
+            continue;
+          }
+          if (capabilities.supports === 'function') {
+            const decided = await askSupport(host, prepared.meta, timeoutMs);
+            if (decided !== null) {
+              record(decided);
+              upcoming = take();
+              continue;
+            }
+          }
+          const response = host.run(prepared.request);
+          upcoming = take();
+          return { prepared, response };
         }
+        return null;
+      };
+      let inflight = await launchNext();
+      while (inflight !== null) {
+        const response = await inflight.response;
+        const done = inflight.prepared;
+        inflight = await launchNext();
+        record(finishFixture(done, response, capabilities));
       }
     };
     await Promise.all(hosts.map((host) => worker(host)));

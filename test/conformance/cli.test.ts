@@ -99,7 +99,18 @@ t.test('exit 2: malformed adapters, each problem named', async (t) => {
   }
 });
 
-t.test('exit 2: a corpus that fails its checksums or its manifest, before any adapter runs', async (t) => {
+t.test('exit 2: a corpus that fails its checksums or its manifest', async (t) => {
+  // fixture.json files and the manifest are verified before anything runs.
+  const editedMeta = join(root, 'edited-meta');
+  await cp(corpus.dir, editedMeta, { recursive: true });
+  const metaPath = join(editedMeta, 'plain-normal-f32', 'fixture.json');
+  await writeFile(metaPath, (await readFile(metaPath, 'utf8')).replace('test fixture plain-normal-f32', 'edited by hand'));
+  const metaRun = await runCli(['--impl', adapterPath('good-nchw.mjs'), '--fixtures', editedMeta]);
+  t.equal(metaRun.code, 2);
+  t.match(metaRun.stderr, /corpus .*edited-meta failed verification \(1 problem\):\n {2}plain-normal-f32\/fixture\.json: bytes changed: sha256 expected [0-9a-f]{64} \(manifest\.json\), found [0-9a-f]{64}/);
+  t.equal(metaRun.stdout, '', 'no report: nothing was scored');
+
+  // Tensor files are verified as each fixture is loaded (their bytes are read once): the run stops there.
   const damaged = join(root, 'damaged');
   await cp(corpus.dir, damaged, { recursive: true });
   const xPath = join(damaged, 'plain-normal-f32', 'x.npy');
@@ -108,7 +119,8 @@ t.test('exit 2: a corpus that fails its checksums or its manifest, before any ad
   await writeFile(xPath, bytes);
   const run = await runCli(['--impl', adapterPath('good-nchw.mjs'), '--fixtures', damaged]);
   t.equal(run.code, 2);
-  t.match(run.stderr, /corpus .*damaged failed verification \(1 problem\):\n {2}plain-normal-f32\/x\.npy: bytes changed: sha256 expected [0-9a-f]{64} \(manifest\.json\), found [0-9a-f]{64}/);
+  t.match(run.stderr, /plain-normal-f32\/x\.npy: sha256 does not match fixture\.json: expected [0-9a-f]{64}, found [0-9a-f]{64}/);
+  t.equal(run.stdout, '', 'no report for a run on a damaged corpus');
 
   const badManifest = join(root, 'bad-manifest');
   await cp(corpus.dir, badManifest, { recursive: true });
