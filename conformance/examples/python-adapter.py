@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""A complete conformance adapter in Python with numpy: Conv2d backward (dx, dw, db).
+
+Run it against the corpus with:
+
+    conformance-runner --impl "cmd:python3 conformance/examples/python-adapter.py"
+
+Protocol conv2d-backward-conformance/1: one JSON object per line on stdin/stdout.
+  1. We write a handshake: protocol, name, layouts, dtypes, supports, outputs.
+  2. For each fixture the runner writes {"type": "backward", "id", "dtype", "params",
+     "inputs": {"x", "w", "dy"}, "outputs": {"dx", "dw", "db"}} naming .npy files
+     (inputs already in our declared layouts); we write every output file, then
+     answer {"id", "ok": true} (or {"id", "ok": false, "error": "..."}).
+  3. {"type": "shutdown"} (or end of input) ends the program.
+Anything else we print must not be a JSON object on stdout; use stderr for logs.
+
+Layouts here: x, dy, dx are NCHW; w, dw are OIHW; db is [Cout]. With groups G,
+output channel o reads input channels g*C/G ... (g+1)*C/G - 1, g = o // (Cout/G).
+The forward reads x[n, c, oh*sh + kh*dh - top, ow*sw + kw*dw - left] for each
+kernel tap (kh, kw); taps that land in the zero padding contribute nothing, so
+for each tap we use only the output rows/columns whose input position is inside x.
+"""
+import json
+import sys
+import time
+
+import numpy as np
+
+PROTOCOL = 'conv2d-backward-conformance/1'
+
+
+def tap_range(out_size, in_size, stride, dilation, pad_before, tap):
+    """Output positions first..last whose input position o*stride + tap*dilation - pad_before is in [0, in_size)."""
+    offset = tap * dilation - pad_before
+    first = max(0, -(offset // stride))  # ceil(-offset / stride)
+    last = min(out_size - 1, (in_size - 1 - offset) // stride)
+    return first, last, offset
+
+
+def conv2d_backward(x, w, dy, params):
+    """x [N, C, H, W], w [Cout, C/G, KH, KW], dy [N, Cout, OH, OW] (float64) -> dx, dw, db."""
+    batch, channels, height, width = x.shape
+    out_channels, group_channels, kernel_height, kernel_width = w.shape
+    _, _, out_height, out_width = dy.shape
+    stride_h, stride_w = params['stride']
+    dilation_h, dilation_w = params['dilation']
+    pads = params['pads']
+    groups = params['groups']
+    group_out = out_channels // groups
+
+    dy_groups = dy.reshape(batch, groups, group_out, out_height, out_width)
+    w_groups = w.reshape(groups, group_out, group_channels, kernel_height, kernel_width)
+    dx = np.zeros_like(x)
+    dw = np.zeros_like(w)
+    dx_groups = dx.reshape(batch, groups, group_channels, height, width)  # a view: writes land in dx
+    dw_groups = dw.reshape(groups, group_out, group_channels, kernel_height, kernel_width)
+    x_groups = x.reshape(batch, groups, group_channels, height, width)
+
+    for kh in range(kernel_height):
+        row_first, row_last, row_offset = tap_range(out_height, height, stride_h, dilation_h, pads['top'], kh)
+        if row_last < row_first:
+            continue
+        rows = slice(row_first * stride_h + row_offset, row_last * stride_h + row_offset + 1, stride_h)
+        for kw in range(kernel_width):
+            col_first, col_last, col_offset = tap_range(out_width, width, stride_w, dilation_w, pads['left'], kw)
+            if col_last < col_first:
+                continue
+            cols = slice(col_first * stride_w + col_offset, col_last * stride_w + col_offset + 1, stride_w)
+            dy_tap = dy_groups[:, :, :, row_first:row_last + 1, col_first:col_last + 1]  # [N, G, Og, h, w]
+            x_tap = x_groups[:, :, :, rows, cols]  # [N, G, Cg, h, w]
+            # dw[g, o, c, kh, kw] = sum over n, h, w of dy[n, g, o, h, w] * x[n, g, c, h, w]
+            dw_groups[:, :, :, kh, kw] += np.einsum('ngohw,ngchw->goc', dy_tap, x_tap)
+            # dx[n, g, c, rows, cols] += sum over o of dy[n, g, o, h, w] * w[g, o, c, kh, kw]
+            dx_groups[:, :, :, rows, cols] += np.einsum('ngohw,goc->ngchw', dy_tap, w_groups[:, :, :, kh, kw])
+
+    db = dy.sum(axis=(0, 2, 3))
+    return dx, dw, db
+
+
+def send(message):
+    sys.stdout.write(json.dumps(message) + '\n')
+    sys.stdout.flush()
+
+
+def main():
+    send({
+        'protocol': PROTOCOL,
+        'name': 'numpy-example',
+        'layout': 'NCHW',
+        'filterLayout': 'OIHW',
+        'dtypes': ['float16', 'float32', 'float64'],
+        'supports': {'groups': True, 'dilation': True, 'asymmetricPads': True},
+        'outputs': ['dx', 'dw', 'db'],
+    })
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        if request.get('type') == 'shutdown':
+            break
+        fixture_id = request.get('id')
+        try:
+            start = time.perf_counter()
+            dtype = np.dtype(request['dtype'])
+            # Compute in float64 and round once to the fixture's dtype.
+            x, w, dy = (np.load(request['inputs'][name]).astype(np.float64) for name in ('x', 'w', 'dy'))
+            with np.errstate(all='ignore'):  # inf - inf = nan etc. are expected in the 'special' family
+                dx, dw, db = conv2d_backward(x, w, dy, request['params'])
+                results = {'dx': dx, 'dw': dw, 'db': db}
+                for name, path in request['outputs'].items():
+                    np.save(path, results[name].astype(dtype))
+            send({'id': fixture_id, 'ok': True, 'seconds': time.perf_counter() - start})
+        except Exception as error:  # report the failure for this fixture and carry on
+            send({'id': fixture_id, 'ok': False, 'error': f'{type(error).__name__}: {error}'})
+
+
+if __name__ == '__main__':
+    main()
