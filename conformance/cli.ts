@@ -137,6 +137,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Ctrl-C / kill: exit through process.exit so adapter processes are killed on the way out (host/adapter-host.ts).
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;

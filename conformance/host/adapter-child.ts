@@ -20,15 +20,17 @@ import type { BackwardWireRequest, ChildMessage, RunnerMessage, SupportsAnswer }
 import { checkBackwardResult, describeKind } from './result-check.js';
 
 const realExit = process.exit.bind(process);
+// Captured before the adapter loads: an adapter that replaces process.send cannot intercept answers.
+const channelSend = process.send?.bind(process);
 let exiting = false;
 let adapter: Adapter | undefined;
 
 function send(message: ChildMessage, then?: () => void): void {
-  if (process.send === undefined || !process.connected) {
+  if (channelSend === undefined || !process.connected) {
     then?.();
     return;
   }
-  process.send(message, undefined, {}, (error: Error | null) => {
+  channelSend(message, undefined, {}, (error: Error | null) => {
     if (error !== null) process.stderr.write(`adapter-child: could not send a '${message.type}' message to the runner: ${error.message}\n`);
     then?.();
   });

@@ -113,3 +113,24 @@ export function watchEnd(
     });
   });
 }
+
+const killersOnExit = new Set<() => void>();
+let exitHookInstalled = false;
+
+/**
+ * Kill a child process if the runner exits while it still runs (Ctrl-C in the CLI
+ * ends through process.exit, which runs 'exit' listeners). Returns the function
+ * that stops tracking it, to call once it has ended.
+ */
+export function killOnExit(kill: () => void): () => void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const killer of killersOnExit) killer();
+    });
+  }
+  killersOnExit.add(kill);
+  return () => {
+    killersOnExit.delete(kill);
+  };
+}

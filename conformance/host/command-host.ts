@@ -27,7 +27,7 @@ import { createInterface } from 'node:readline';
 import { ConformanceError, describeValue } from '../../src/errors.js';
 import { readNpyFile, writeNpy } from '../../src/npy.js';
 import { OUTPUT_NAMES, type AdapterCapabilities, type OutputName, type Tensor } from '../../src/types.js';
-import { describeExit, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
+import { describeExit, killOnExit, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
 import { checkOutputTensor } from './result-check.js';
 
@@ -134,7 +134,9 @@ export class CommandHost implements AdapterHost {
         if (loading) fail(`cannot start ${this.source}: ${error.message}`);
         else this.settle({ kind: 'failed', message: `the adapter program failed: ${error.message}` });
       });
+      const untrack = killOnExit(() => this.kill(child));
       this.exited = watchEnd(child, (code, signal) => {
+        untrack();
         if (this.child === child) this.child = null;
         if (loading) {
           fail(`adapter ${this.source}: the program ${describeExit(code, signal)} before writing its handshake line`);

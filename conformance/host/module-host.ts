@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
 import type { AdapterCapabilities, FixtureMeta, OutputName, Tensor } from '../../src/types.js';
 import { OUTPUT_NAMES } from '../../src/types.js';
-import { describeExit, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
+import { describeExit, killOnExit, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
 import type { BackwardResultMessage, ChildMessage, RunnerMessage, SupportsAnswerMessage } from './protocol.js';
 import { checkOutputTensor } from './result-check.js';
@@ -124,7 +124,9 @@ export class ModuleHost implements AdapterHost {
         if (loading) fail(`cannot start the adapter process: ${error.message}`);
         else this.settle({ kind: 'failed', message: `the adapter's process failed: ${error.message}` });
       });
+      const untrack = killOnExit(() => this.kill(child));
       this.exited = watchEnd(child, (code, signal) => {
+        untrack();
         if (this.child === child) this.child = null;
         if (loading) {
           fail(`adapter ${this.source}: its process ${describeExit(code, signal)} while loading${this.fatal ? ` (${this.fatal.message})` : ''}`);
