@@ -8,8 +8,10 @@
  * Exit status: 0 when every selected, supported fixture passed (and at least one
  * did); 1 when any failed, errored, timed out or is missing, or when nothing ran;
  * 2 for usage errors, an adapter that cannot be loaded, or a corpus that fails
- * verification. The console report goes to stdout; progress and adapter output
- * (with --verbose) to stderr.
+ * verification (manifest and fixture.json files before anything runs; each
+ * tensor file's sha256 when its fixture is read, which stops the run). The
+ * console report goes to stdout; progress and adapter output (with --verbose)
+ * to stderr.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
