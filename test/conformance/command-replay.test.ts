@@ -3,19 +3,19 @@
  * standard library only) and `replay:` folders. python3 is required: these tests
  * do not skip.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import t from 'tap';
 import { fromFloat64Array } from '../../src/dtype.js';
 import { loadFixture } from '../../src/fixture-io.js';
 import { writeNpy } from '../../src/npy.js';
+import { PYTHON, pythonSkipReason } from '../helpers/python.js';
 import { buildSmallCorpus } from '../helpers/small-corpus.js';
 import { PYTHON_ADAPTER, readReport, REPO_ROOT, runCli } from './run-cli.js';
 
 const root = t.testdir();
 const corpus = await buildSmallCorpus(join(root, 'corpus'));
-const python = (options = '') => `cmd:python3 ${PYTHON_ADAPTER}${options === '' ? '' : ` ${options}`}`;
+const python = (options = '') => `cmd:${PYTHON} ${PYTHON_ADAPTER}${options === '' ? '' : ` ${options}`}`;
 const lastLine = (text: string) => text.trimEnd().split('\n').pop();
 
 t.test('cmd: a correct Python adapter passes every fixture, float16 included, in each layout', async (t) => {
@@ -26,10 +26,8 @@ t.test('cmd: a correct Python adapter passes every fixture, float16 included, in
   }
 });
 
-const hasNumpy = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
-
-t.test('the README example (numpy) passes every fixture', { skip: hasNumpy ? false : 'numpy is not installed for python3' }, async (t) => {
-  const run = await runCli(['--impl', `cmd:python3 ${join(REPO_ROOT, 'conformance', 'examples', 'python-adapter.py')}`, '--fixtures', corpus.dir]);
+t.test('the README example (numpy) passes every fixture', { skip: pythonSkipReason(['numpy']) }, async (t) => {
+  const run = await runCli(['--impl', `cmd:${PYTHON} ${join(REPO_ROOT, 'conformance', 'examples', 'python-adapter.py')}`, '--fixtures', corpus.dir]);
   t.equal(run.code, 0);
   t.equal(lastLine(run.stdout), '7 passed, 0 failed, 0 skipped, 0 errors (0 errors, 0 timeouts, 0 missing)');
 });

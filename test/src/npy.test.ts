@@ -8,6 +8,7 @@ import { isConformanceError } from '../../src/errors.js';
 import { encodeNpyHeader, formatShape, readNpy, readNpyFile, readNpyHeader, writeNpy } from '../../src/npy.js';
 import { Prng } from '../../src/prng.js';
 import type { Dtype, Tensor } from '../../src/types.js';
+import { PYTHON } from '../helpers/python.js';
 
 const DTYPES: Dtype[] = ['float16', 'float32', 'float64'];
 
@@ -286,7 +287,7 @@ t.test('header layout: format 1.0, total header a multiple of 64, ending in a ne
   t.equal(encodeNpyHeader('<f4', [0, 1, 1, 100, 100, 100, 100, 100, 100, 100]).length, 192);
 });
 
-const numpyProbe = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+const numpyProbe = spawnSync(PYTHON, ['-c', 'import numpy'], { encoding: 'utf8' });
 const hasNumpy = numpyProbe.status === 0;
 /** Without numpy these tests are skipped, except in CI (which installs numpy), where they fail. */
 const numpyOptions = { skip: !hasNumpy && !process.env.CI ? 'python3 with numpy is not available (`python3 -c "import numpy"` failed)' : false };
@@ -328,7 +329,7 @@ t.test('our files equal np.save byte for byte, and numpy reads them back unchang
     'print("ok", len(expectations))',
   ].join('\n');
   const input = JSON.stringify(written.map(({ file, tensor }) => ({ file, descr: DTYPE_INFO[tensor.dtype].npyDescr, shape: tensor.shape })));
-  const result = spawnSync('python3', ['-c', script], { input, encoding: 'utf8' });
+  const result = spawnSync(PYTHON, ['-c', script], { input, encoding: 'utf8' });
   t.equal(result.status, 0, `numpy loaded and re-saved every file: ${result.stderr}`);
   t.equal(result.stdout.trim(), `ok ${written.length}`);
   for (const { file, tensor } of written) {
@@ -356,7 +357,7 @@ t.test('files numpy writes in other ways: versions 2.0/3.0 accepted; Fortran ord
     'np.save(f"{folder}/big.npy", a.astype(">f4"))',
     'np.save(f"{folder}/int.npy", a.astype("<i4"))',
   ].join('\n');
-  const result = spawnSync('python3', ['-c', script, folder], { encoding: 'utf8' });
+  const result = spawnSync(PYTHON, ['-c', script, folder], { encoding: 'utf8' });
   t.equal(result.status, 0, result.stderr);
   for (const version of ['v2', 'v3']) {
     const tensor = await readNpyFile(join(folder, `${version}.npy`));
