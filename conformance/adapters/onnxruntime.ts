@@ -13,42 +13,7 @@
  * float32 on the exactly converted values, with results rounded back to float16.
  * float64 is not declared: the provider would compute it in float32.
  */
-import { fromFloat64Array } from '../../src/dtype.js';
-import type { Adapter, BackwardRequest, BackwardResult, Tensor } from '../../src/types.js';
 import { OnnxruntimeWitness } from '../../generator/witnesses/onnxruntime-witness.js';
+import { witnessAdapter } from './witness-adapter.js';
 
-let witness: OnnxruntimeWitness | undefined;
-
-function asTensor(values: Float64Array, dtype: Tensor['dtype'], shape: number[]): Tensor {
-  return { dtype, shape: [...shape], data: fromFloat64Array(values, dtype) };
-}
-
-const adapter: Adapter = {
-  name: 'onnxruntime',
-  layout: 'NCHW',
-  filterLayout: 'OIHW',
-  dtypes: ['float16', 'float32'],
-  supports: { groups: true, dilation: true, asymmetricPads: true },
-  outputs: ['dx', 'dw', 'db'],
-
-  init() {
-    witness = new OnnxruntimeWitness();
-  },
-
-  async dispose() {
-    await witness?.dispose();
-    witness = undefined;
-  },
-
-  async conv2dBackward({ x, w, dy, params }: BackwardRequest): Promise<BackwardResult> {
-    witness ??= new OnnxruntimeWitness();
-    const result = await witness.compute({ x, w, dy, params });
-    return {
-      dx: asTensor(result.dx, x.dtype, x.shape),
-      dw: asTensor(result.dw, x.dtype, w.shape),
-      db: asTensor(result.db, x.dtype, [w.shape[0]]),
-    };
-  },
-};
-
-export default adapter;
+export default witnessAdapter('onnxruntime', ['float16', 'float32'], () => new OnnxruntimeWitness());

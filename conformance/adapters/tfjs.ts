@@ -13,42 +13,7 @@
  * computation in higher precision, which the float16 bound admits). float64
  * is not declared: a float32 result cannot meet the float64 bound.
  */
-import { fromFloat64Array } from '../../src/dtype.js';
-import type { Adapter, BackwardRequest, BackwardResult, Tensor } from '../../src/types.js';
-import { createTfjsWitness, type TfjsWitness } from '../../generator/witnesses/tfjs-witness.js';
+import { createTfjsWitness } from '../../generator/witnesses/tfjs-witness.js';
+import { witnessAdapter } from './witness-adapter.js';
 
-let witness: TfjsWitness | undefined;
-
-function asTensor(values: Float64Array, like: Tensor['dtype'], shape: number[]): Tensor {
-  return { dtype: like, shape: [...shape], data: fromFloat64Array(values, like) };
-}
-
-const adapter: Adapter = {
-  name: 'tfjs',
-  layout: 'NCHW',
-  filterLayout: 'OIHW',
-  dtypes: ['float16', 'float32'],
-  supports: { groups: true, dilation: true, asymmetricPads: true },
-  outputs: ['dx', 'dw', 'db'],
-
-  async init() {
-    witness = await createTfjsWitness();
-  },
-
-  async dispose() {
-    await witness?.dispose();
-    witness = undefined;
-  },
-
-  async conv2dBackward({ x, w, dy, params }: BackwardRequest): Promise<BackwardResult> {
-    witness ??= await createTfjsWitness();
-    const result = await witness.compute({ x, w, dy, params });
-    return {
-      dx: asTensor(result.dx, x.dtype, x.shape),
-      dw: asTensor(result.dw, x.dtype, w.shape),
-      db: asTensor(result.db, x.dtype, [w.shape[0]]),
-    };
-  },
-};
-
-export default adapter;
+export default witnessAdapter('tfjs', ['float16', 'float32'], createTfjsWitness);
