@@ -160,9 +160,10 @@ export async function main(argv: string[], output: Output = { stdout: process.st
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander has printed its message. Explicit --help and --version are not errors;
-      // help shown because no command was given ('commander.help') is a usage error.
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2;
+      // Commander has printed its message. Help asked for (--help, `help [command]`) and --version
+      // exit 0; help shown because no command was given, like every parse error, has exitCode 1:
+      // a usage error. ('commander.help' covers both the `help` command and the missing command.)
+      return error.exitCode === 0 ? 0 : 2;
     }
     if (isConformanceError(error)) {
       output.stderr.write(`${NAME}: ${error.message}\n`);

@@ -284,6 +284,11 @@ export async function packCorpus(corpusDir: string, options: PackOptions = {}): 
 
 export interface UnpackOptions {
   limits?: Partial<ArchiveLimits>;
+  /**
+   * How messages name the archive (default: archivePath). fetchCorpus passes the
+   * URL or path the user gave, not the temporary file it downloaded to.
+   */
+  source?: string;
 }
 
 export interface UnpackResult {
@@ -348,6 +353,7 @@ export function checkEntryPath(path: string): { segments: string[] } | { reason:
  */
 export async function unpackArchive(archivePath: string, destDir: string, options: UnpackOptions = {}): Promise<UnpackResult> {
   const limits = resolveArchiveLimits(options.limits);
+  const label = options.source ?? archivePath;
   const existing = await readdir(destDir).catch((error: NodeJS.ErrnoException) => {
     throw archiveError(`${destDir}: expected an existing empty folder to unpack into, found ${error.code === 'ENOENT' ? 'nothing' : error.message}`, { destDir });
   });
@@ -357,11 +363,11 @@ export async function unpackArchive(archivePath: string, destDir: string, option
     });
   }
   const archive = await stat(archivePath).catch((error: NodeJS.ErrnoException) => {
-    throw archiveError(`${archivePath}: expected a .tar.gz archive, found ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { archivePath });
+    throw archiveError(`${label}: expected a .tar.gz archive, found ${error.code === 'ENOENT' ? 'no such file' : error.message}`, { archivePath });
   });
-  if (!archive.isFile()) throw archiveError(`${archivePath}: expected a .tar.gz archive file, found a ${archive.isDirectory() ? 'folder' : 'special file'}`, { archivePath });
+  if (!archive.isFile()) throw archiveError(`${label}: expected a .tar.gz archive file, found a ${archive.isDirectory() ? 'folder' : 'special file'}`, { archivePath });
   if (archive.size > limits.maxArchiveBytes) {
-    throw archiveError(`${archivePath}: archive too large: expected at most ${limits.maxArchiveBytes} bytes, found ${archive.size}`, {
+    throw archiveError(`${label}: archive too large: expected at most ${limits.maxArchiveBytes} bytes, found ${archive.size}`, {
       archivePath,
       limit: limits.maxArchiveBytes,
       found: archive.size,
@@ -375,14 +381,14 @@ export async function unpackArchive(archivePath: string, destDir: string, option
     await probe.close();
   }
   if (magic[0] !== 0x1f || magic[1] !== 0x8b) {
-    throw archiveError(`${archivePath}: expected a gzip-compressed tar (first bytes 1f 8b), found ${[...magic].map((byte) => byte.toString(16).padStart(2, '0')).join(' ')}`, {
+    throw archiveError(`${label}: expected a gzip-compressed tar (first bytes 1f 8b), found ${[...magic].map((byte) => byte.toString(16).padStart(2, '0')).join(' ')}`, {
       archivePath,
     });
   }
 
   let refusal: ConformanceError | undefined;
   const refuse = (message: string, context: Record<string, unknown>): false => {
-    refusal ??= archiveError(`${archivePath}: ${message}`, { archivePath, ...context });
+    refusal ??= archiveError(`${label}: ${message}`, { archivePath, ...context });
     return false;
   };
   const refused = new WeakSet<object>();
@@ -469,11 +475,11 @@ export async function unpackArchive(archivePath: string, destDir: string, option
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
       if (unpackedBytes === 0 && chunk.length >= 2 && ((chunk[0] === 0x1f && chunk[1] === 0x8b) || (chunk[0] === 0x28 && chunk[1] === 0xb5))) {
-        throw archiveError(`${archivePath}: expected a tar inside the gzip stream, found another compressed stream`, { archivePath });
+        throw archiveError(`${label}: expected a tar inside the gzip stream, found another compressed stream`, { archivePath });
       }
       unpackedBytes += chunk.length;
       if (unpackedBytes > limits.maxUnpackedBytes) {
-        throw archiveError(`${archivePath}: too large unpacked: expected at most ${limits.maxUnpackedBytes} bytes of tar data, found more`, {
+        throw archiveError(`${label}: too large unpacked: expected at most ${limits.maxUnpackedBytes} bytes of tar data, found more`, {
           archivePath,
           limit: limits.maxUnpackedBytes,
         });
@@ -494,9 +500,9 @@ export async function unpackArchive(archivePath: string, destDir: string, option
   if (failure !== undefined) {
     if (isConformanceError(failure)) throw failure;
     const message = failure instanceof Error ? failure.message : String(failure);
-    throw archiveError(`${archivePath}: damaged or not a corpus archive: ${message}`, { archivePath, cause: message });
+    throw archiveError(`${label}: damaged or not a corpus archive: ${message}`, { archivePath, cause: message });
   }
-  if (topFolder === undefined) throw archiveError(`${archivePath}: expected a corpus under ${ARCHIVE_NAME_PREFIX}-<version>/, found an empty archive`, { archivePath });
+  if (topFolder === undefined) throw archiveError(`${label}: expected a corpus under ${ARCHIVE_NAME_PREFIX}-<version>/, found an empty archive`, { archivePath });
   const versionInName = (TOP_FOLDER.exec(topFolder) as RegExpExecArray)[1];
   return { topFolder, versionInName, entries, files, fileBytes, unpackedBytes };
 }

@@ -180,13 +180,21 @@ async function download(source: Source, file: string, limits: ArchiveLimits, opt
   }
   progress(0, totalBytes);
   let saved: { sha256: string; bytes: number };
+  let received = 0;
   try {
-    saved = await saveCapped(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), file, limits.maxArchiveBytes, where, (bytes) =>
-      progress(bytes, totalBytes),
-    );
+    saved = await saveCapped(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>), file, limits.maxArchiveBytes, where, (bytes) => {
+      received = bytes;
+      progress(bytes, totalBytes);
+    });
   } catch (error) {
     if (error instanceof ConformanceError) throw error;
-    throw fetchError(`${where}: download failed: ${describeFetchFailure(error, timeoutMs)}`, { source: where });
+    // A connection cut or timed out in the middle of the body: say how far it got.
+    const failure = describeFetchFailure(error, timeoutMs);
+    const message =
+      totalBytes === undefined
+        ? `${where}: download failed after ${received} bytes: ${failure}`
+        : `${where}: download incomplete: expected ${totalBytes} bytes (Content-Length), received ${received}: ${failure}`;
+    throw fetchError(message, { source: where, received, totalBytes });
   }
   if (totalBytes !== undefined && saved.bytes !== totalBytes) {
     throw fetchError(`${where}: download incomplete: expected ${totalBytes} bytes (Content-Length), received ${saved.bytes}`, { source: where });
@@ -231,7 +239,7 @@ export async function fetchCorpus(source: string, dest: string, options: FetchOp
     let installed: { corpusVersion: string; fixtureCount: number; digest: string } | undefined;
     await replaceDirectoryAtomically(target, async (temporary) => {
       options.onProgress?.({ phase: 'unpack' });
-      const unpacked = await unpackArchive(archiveFile, temporary, { limits });
+      const unpacked = await unpackArchive(archiveFile, temporary, { limits, source: describeSource });
       options.onProgress?.({ phase: 'verify' });
       const problems = await verifyCorpus(temporary, { deep: true });
       if (problems.length > 0) {
