@@ -8,6 +8,7 @@
  * padded with spaces and a final '\n' (latin-1 for 1.0/2.0, UTF-8 for 3.0), then
  * the raw elements. Only little-endian float16/32/64 in C order are accepted.
  */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { parse as npyjsParse } from 'npyjs';
 import { DTYPE_INFO, expectedArrayType } from './dtype.js';
@@ -88,12 +89,12 @@ export function readNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
   const headerBytes = bytes.subarray(headerStart, dataOffset);
   let text: string;
   try {
-    text = new TextDecoder(major === 3 ? 'utf-8' : 'latin1', { fatal: true }).decode(headerBytes);
+    text = (major === 3 ? UTF8_DECODER : LATIN1_DECODER).decode(headerBytes);
   } catch (error) {
     throw npyError(source, `header is not valid ${major === 3 ? 'UTF-8' : 'latin-1'} text: ${(error as Error).message}`);
   }
 
-  const dict = parseHeaderDict(text, source);
+  const dict = parseCanonicalHeader(text) ?? parseHeaderDict(text, source);
   const descr = checkDescr(dict.get('descr'), source);
   const fortranOrder = dict.get('fortran_order');
   if (fortranOrder?.kind !== 'bool') {
@@ -107,14 +108,24 @@ export function readNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
   return { version: [major, minor], descr, dtype, fortranOrder: false, shape, dataOffset, dataBytes: elements * DTYPE_INFO[dtype].bytes };
 }
 
+/** Options of readNpy. */
+export interface ReadNpyOptions {
+  /**
+   * true (default): the data is a fresh typed array (offset 0, its own buffer) sharing nothing with `bytes`.
+   * false: the data may be a view into `bytes`' buffer (when `bytes` is that whole buffer and the data is
+   * aligned), saving a copy; for callers that own `bytes` and never change or reuse them.
+   */
+  copy?: boolean;
+}
+
 /**
  * Read a .npy file's bytes into a tensor. The header is checked strictly (see
  * readNpyHeader); the data must be exactly as long as the shape calls for.
- * `source` (a file path) is named in every error. The returned data is a fresh
- * typed array (offset 0, its own buffer) that shares nothing with `bytes`;
- * float16 data comes back as raw bits in a Uint16Array.
+ * `source` (a file path) is named in every error. Unless `options.copy` is
+ * false, the returned data is a fresh typed array (offset 0, its own buffer)
+ * that shares nothing with `bytes`; float16 data comes back as raw bits in a Uint16Array.
  */
-export function readNpy(bytes: Uint8Array, source: string): Tensor {
+export function readNpy(bytes: Uint8Array, source: string, options: ReadNpyOptions = {}): Tensor {
   const header = readNpyHeader(bytes, source);
   const { dataOffset, dataBytes, dtype, shape, descr } = header;
   const found = bytes.length - dataOffset;
@@ -133,8 +144,8 @@ export function readNpy(bytes: Uint8Array, source: string): Tensor {
   const elementBytes = DTYPE_INFO[dtype].bytes;
   let npyjsInput: ArrayBuffer;
   if (dataOffset % elementBytes === 0) {
-    // npyjs only makes a view (it does not copy and does not write); the slice() below copies.
-    // So a buffer that is exactly the file can be handed over as it is.
+    // npyjs only makes a view (it does not copy and does not write); the slice() below copies
+    // (unless options.copy is false). So a buffer that is exactly the file can be handed over as it is.
     const wholeBuffer = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && bytes.buffer.byteLength === bytes.byteLength;
     npyjsInput = wholeBuffer ? (bytes.buffer as ArrayBuffer) : copyToArrayBuffer(bytes, 0, dataOffset + dataBytes);
   } else {
@@ -166,6 +177,10 @@ export function readNpy(bytes: Uint8Array, source: string): Tensor {
         `found ${parsed.dtype} ${describeValue(parsed.shape)} as a ${parsed.data.constructor.name}`,
     );
   }
+  if (options.copy === false) {
+    // The view is over `bytes` (which the caller gives up) or over the private copy made above.
+    return { dtype, shape, data: parsed.data as TensorData };
+  }
   // slice() of a typed array copies into a new buffer at offset 0 (byte for byte: NaN payloads survive).
   const data = (parsed.data as TensorData).slice();
   return { dtype, shape, data };
@@ -182,6 +197,30 @@ export async function readNpyFile(path: string): Promise<Tensor> {
   return readNpy(bytes, path);
 }
 
+/**
+ * A file's bytes, read synchronously into a buffer of their own (not a slice of
+ * Node's shared pool, which readFileSync uses for small files), so that
+ * readNpy(bytes, path, { copy: false }) can hand out views into it without a copy.
+ * Throws the fs error (ENOENT...) as it comes.
+ */
+export function readFileOwnedSync(path: string): Uint8Array {
+  const descriptor = openSync(path, 'r');
+  try {
+    const size = fstatSync(descriptor).size;
+    // allocUnsafeSlow: a fresh ArrayBuffer of exactly `size` bytes, every one of them overwritten below.
+    const bytes = Buffer.allocUnsafeSlow(size);
+    let filled = 0;
+    while (filled < size) {
+      const count = readSync(descriptor, bytes, filled, size - filled, filled);
+      if (count === 0) break; // the file shrank since fstat: keep what is there
+      filled += count;
+    }
+    return filled === size ? bytes : bytes.subarray(0, filled);
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Header dict: a small parser for the Python literals numpy writes.
 
@@ -195,6 +234,32 @@ type Literal =
   | { kind: 'dict'; entries: [Literal, Literal][] };
 
 const EXPECTED_KEYS = ['descr', 'fortran_order', 'shape'];
+
+/** Decoders are stateless between decode() calls without { stream: true }: one of each serves every file. */
+const LATIN1_DECODER = new TextDecoder('latin1', { fatal: true });
+const UTF8_DECODER = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The header exactly as np.save writes it: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+ * then spaces and '\n'. The shape is `()`, `(5,)`, `(2, 3)` or `(2, 3,)`; never `(5)` (a number, not a tuple).
+ */
+const CANONICAL_HEADER = /^\{'descr': '([<>|=]?[a-z][0-9]+)', 'fortran_order': (True|False), 'shape': \(((?:[0-9]+, )*[0-9]+,|(?:[0-9]+, )+[0-9]+|)\), \} *\n$/;
+
+/**
+ * Fast path for the common case: a header in np.save's own layout parses to the
+ * same literals the general parser (parseHeaderDict) would give, without it.
+ * Returns null for any other layout, which then goes through the general parser.
+ */
+function parseCanonicalHeader(text: string): Map<string, Literal> | null {
+  const match = CANONICAL_HEADER.exec(text);
+  if (match === null) return null;
+  const sizes = match[3].split(',').map((size) => size.trim()).filter((size) => size !== '');
+  return new Map<string, Literal>([
+    ['descr', { kind: 'string', value: match[1] }],
+    ['fortran_order', { kind: 'bool', value: match[2] === 'True' }],
+    ['shape', { kind: 'tuple', items: sizes.map((size): Literal => ({ kind: 'number', text: size })) }],
+  ]);
+}
 
 function parseHeaderDict(text: string, source: string): Map<string, Literal> {
   const parser = new LiteralParser(text, source);
