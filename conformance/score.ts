@@ -37,6 +37,12 @@ export function outcomeBase(meta: FixtureMeta): { id: string; family: FixtureMet
   return { id: meta.id, family: meta.family, dtype: meta.dtype, tags: [...meta.tags] };
 }
 
+/** The elements as numbers: float32 and float64 data as they are (no copy), float16 bits decoded. */
+function valuesOf(tensor: Tensor): Float64Array | Float32Array {
+  if (tensor.data instanceof Float64Array || tensor.data instanceof Float32Array) return tensor.data;
+  return toFloat64Array(tensor.data, tensor.dtype);
+}
+
 export function scoreFixture(input: ScoreInput): Outcome {
   const { fixture, outputs, declared } = input;
   const { meta } = fixture;
@@ -60,7 +66,7 @@ export function scoreFixture(input: ScoreInput): Outcome {
         accumulationLength: meta.tolerance.outputs[name].accumulationLength,
         expected: expected.data,
         magnitude: fixture.magnitude[name].data,
-        got: toFloat64Array(got.data, meta.dtype),
+        got: valuesOf(got),
       }),
     );
   }

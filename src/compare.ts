@@ -21,13 +21,25 @@ export interface CompareInput {
   accumulationLength: number;
   expected: Float64Array;
   magnitude: Float64Array;
-  /** The computed values, decoded to float64 (they are values of `dtype`). */
-  got: Float64Array;
+  /**
+   * The computed values as numbers of `dtype`: decoded to float64, or a Float32Array
+   * for float32 (its elements read as the same float64 values, no copy needed).
+   */
+  got: Float64Array | Float32Array;
+}
+
+/** Rounding of a float64 to the dtype, picked once per output rather than per element. */
+function rounderFor(dtype: Dtype): (value: number) => number {
+  if (dtype === 'float64') return (value) => value;
+  if (dtype === 'float32') return Math.fround;
+  return (value) => roundToDtype(value, 'float16');
 }
 
 export function compareOutput(input: CompareInput): OutputMetrics {
   const { expected, magnitude, got, dtype, rule } = input;
   const coefficients = coefficientsForDtype(input.accumulationLength, dtype);
+  const round = rounderFor(dtype);
+  const exactRule = rule === 'exact';
   let failingElements = 0;
   let maxErrorInBounds = 0;
   let maxErrorInTypical = 0;
@@ -46,8 +58,9 @@ export function compareOutput(input: CompareInput): OutputMetrics {
     let score: number; // error in units of the bound; Infinity for a mismatch no bound can excuse
     let failed: boolean;
     let bound = 0;
-    if (!Number.isFinite(want) || !Number.isFinite(have)) {
-      const matches = Number.isNaN(want) ? Number.isNaN(have) : want === have;
+    // value - value is 0 exactly for finite values, NaN for NaN and ±Infinity.
+    if (want - want !== 0 || have - have !== 0) {
+      const matches = want !== want ? have !== have : want === have;
       failed = !matches;
       score = matches ? 0 : Infinity;
       if (!matches) {
@@ -58,21 +71,27 @@ export function compareOutput(input: CompareInput): OutputMetrics {
         maxErrorInTypical = Infinity;
       }
     } else {
-      const rounded = roundToDtype(want, dtype);
+      const rounded = round(want);
       const error = Math.abs(have - want);
       bound = elementBound(coefficients, want, magnitude[index]);
-      const typical = typicalError(coefficients, want, magnitude[index]);
       const sameAsRounded = have === rounded;
-      if (!sameAsRounded) allExact = false;
-      failed = rule === 'exact' ? !sameAsRounded : error > bound;
-      score = error === 0 ? 0 : error / bound;
-      const typicalScore = error === 0 ? 0 : error / typical;
-      if (typicalScore > maxErrorInTypical) maxErrorInTypical = typicalScore;
-      const ulps = ulpDistance(have, rounded, dtype);
-      if (ulps > maxUlp) maxUlp = ulps;
-      if (error > maxAbsError) maxAbsError = error;
-      const relative = want === 0 ? (error === 0 ? 0 : Infinity) : error / Math.abs(want);
-      if (relative > maxRelError) maxRelError = relative;
+      failed = exactRule ? !sameAsRounded : error > bound;
+      if (error === 0) {
+        // have === want: a score, typical score, ulp distance and relative error of 0 change no maximum.
+        score = 0;
+      } else {
+        score = error / bound;
+        const typicalScore = error / typicalError(coefficients, want, magnitude[index]);
+        if (typicalScore > maxErrorInTypical) maxErrorInTypical = typicalScore;
+        if (error > maxAbsError) maxAbsError = error;
+        const relative = want === 0 ? Infinity : error / Math.abs(want);
+        if (relative > maxRelError) maxRelError = relative;
+      }
+      if (!sameAsRounded) {
+        allExact = false;
+        const ulps = ulpDistance(have, rounded, dtype);
+        if (ulps > maxUlp) maxUlp = ulps;
+      }
     }
     if (failed) failingElements++;
     // The worst element is the largest score, failing elements first (compared as a pair:
