@@ -11,12 +11,11 @@
  * misbehaviour on a fixture is an `error` or `timeout` outcome, never a throw.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConformanceError, describeValue, isConformanceError } from '../src/errors.js';
 import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, parseFixtureMeta, type FixtureTensorName, type LoadedFixture } from '../src/fixture-io.js';
-import { readNpy } from '../src/npy.js';
+import { readFileOwnedSync, readNpy } from '../src/npy.js';
 import { sha256Hex } from '../src/hash.js';
 import { loadManifest, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { bundledCorpusDir } from '../src/paths.js';
@@ -200,17 +199,6 @@ interface OpenedCorpus {
   folders: Map<string, string>;
 }
 
-/** Map with at most `limit` calls in flight; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await fn(items[index]);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
 /**
  * Open a corpus and verify its metadata before anything runs: the manifest
  * (schema, and its digest over every file's sha256), then each fixture.json
@@ -231,12 +219,14 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
   }
   const manifest = await loadManifest(dir);
   const problems: CorpusProblem[] = [];
-  const loaded = await mapLimit(manifest.fixtures, 8, async (entry): Promise<FixtureMeta | null> => {
+  // Read synchronously: many small files, read while the adapter's process starts (in parallel,
+  // in that process), and a thread-pool round trip per file costs more than the read itself.
+  const loaded = manifest.fixtures.map((entry): FixtureMeta | null => {
     const metaPath = `${entry.path}/${FIXTURE_META_FILE}`;
     const source = join(dir, metaPath);
     let bytes: Buffer;
     try {
-      bytes = await readFile(source);
+      bytes = readFileSync(source);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       problems.push({ path: metaPath, problem: code === 'ENOENT' ? `missing file listed in ${MANIFEST_FILE}` : (error as Error).message });
@@ -288,10 +278,11 @@ export function readFixtureTensors(folder: string, meta: FixtureMeta): LoadedFix
   const tensors = new Map<FixtureTensorName, Tensor>();
   for (const name of FIXTURE_TENSOR_NAMES) {
     const file = meta.files[name];
-    const path = join(folder, file.path);
-    let bytes: Buffer;
+    // join(folder, file.path) without its normalising: folder is already normal, file.path a plain name (the schema's const).
+    const path = `${folder}${sep}${file.path}`;
+    let bytes: Uint8Array;
     try {
-      bytes = readFileSync(path);
+      bytes = readFileOwnedSync(path);
     } catch (error) {
       throw new ConformanceError('E_FIXTURE', `${path}: expected a fixture file, found ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { path });
     }
@@ -299,7 +290,8 @@ export function readFixtureTensors(folder: string, meta: FixtureMeta): LoadedFix
     if (found !== file.sha256) {
       throw new ConformanceError('E_CHECKSUM', `${path}: sha256 does not match fixture.json: expected ${file.sha256}, found ${found}`, { path, expected: file.sha256, found });
     }
-    const tensor = readNpy(bytes, path);
+    // The bytes are this function's own and go nowhere else: the tensor may be a view into them.
+    const tensor = readNpy(bytes, path, { copy: false });
     const output = name.replace(/-magnitude$/, '') as OutputName | InputName;
     const shape = meta.shapes[output];
     if (tensor.dtype !== file.dtype || tensor.shape.length !== shape.length || tensor.shape.some((size, axis) => size !== shape[axis])) {
@@ -405,42 +397,59 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   const terms = options.filter !== undefined ? parseFilter(options.filter) : [];
   const spec = parseImpl(options.impl);
 
-  const corpus = await openCorpus(options.fixturesDir);
-  const selected = selectFixtures(corpus.metas, { only: options.only, terms, filter: options.filter, shard: options.shard }, corpus.dir);
-
   const output: HostOutput = { verbose: options.verbose === true, stream: options.adapterOutput ?? process.stderr };
-  const hostCount = Math.min(jobs, selected.length);
   const hosts: AdapterHost[] = [];
   const outcomes: Outcome[] = [];
   let adapterSeconds = 0;
   let capabilities: AdapterCapabilities;
+  let corpus: OpenedCorpus;
+  let fixtureCount: number;
+  let selectedCount: number;
   try {
+    // The first adapter process starts now and loads while the corpus is verified (on another
+    // core); a corpus problem is still reported before an adapter that fails to load.
     const first = createHost(spec, options.impl, output, timeoutMs);
     hosts.push(first);
-    capabilities = await first.start();
+    const firstStarted = first.start().then(
+      (declared) => ({ ok: true as const, declared }),
+      (error: unknown) => ({ ok: false as const, error }),
+    );
+    corpus = await openCorpus(options.fixturesDir);
+    // Only the queue holds the selected metadata from here on: each fixture's is released once it
+    // is scored, so memory does not grow with the corpus beyond the outcomes.
+    const queue = selectFixtures(corpus.metas, { only: options.only, terms, filter: options.filter, shard: options.shard }, corpus.dir);
+    fixtureCount = corpus.metas.length;
+    selectedCount = queue.length;
+    corpus.metas = [];
+    const firstReady = await firstStarted;
+    if (!firstReady.ok) throw firstReady.error;
+    capabilities = firstReady.declared;
+    const hostCount = Math.min(jobs, selectedCount);
     const others: AdapterHost[] = [];
     for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, timeoutMs));
     hosts.push(...others);
     await Promise.all(others.map((host) => host.start()));
-    options.onStart?.({ capabilities, total: selected.length });
+    options.onStart?.({ capabilities, total: selectedCount });
 
-    const queue = [...selected];
     let failure: unknown = null;
     const record = (finished: Finished): void => {
       adapterSeconds += finished.adapterSeconds;
       outcomes.push(finished.outcome);
-      options.onOutcome?.(finished.outcome, { done: outcomes.length, total: selected.length });
+      options.onOutcome?.(finished.outcome, { done: outcomes.length, total: selectedCount });
     };
     const take = (): Promise<Prepared> | null => {
       const meta = failure === null ? queue.shift() : undefined;
       return meta === undefined ? null : prepareFixture(capabilities, meta, corpus.folders.get(meta.id)!, timeoutMs);
     };
-    // A job holds at most three fixtures: one being scored, one the adapter computes, and
-    // the next, loaded meanwhile. The adapter starts on a fixture before the previous one is scored.
+    type Launched = { prepared: Extract<Prepared, { kind: 'ready' }>; response: Promise<HostResponse> };
+    // A job holds at most maxInFlight fixtures handed to its adapter (a module adapter's process
+    // gets the next ones while it computes, so it does not wait for the runner between them),
+    // the next fixture, loaded meanwhile, and the one being scored.
     const worker = async (host: AdapterHost): Promise<void> => {
+      const depth = Math.max(1, host.maxInFlight ?? 1);
       let upcoming = take();
       /** Start the next fixture that needs the adapter; fixtures decided without it are recorded on the way. */
-      const launchNext = async (): Promise<{ prepared: Extract<Prepared, { kind: 'ready' }>; response: Promise<HostResponse> } | null> => {
+      const launchNext = async (): Promise<Launched | null> => {
         while (upcoming !== null) {
           const prepared = await upcoming;
           upcoming = null;
@@ -467,12 +476,21 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
         }
         return null;
       };
-      let inflight = await launchNext();
-      while (inflight !== null) {
-        const response = await inflight.response;
-        const done = inflight.prepared;
-        inflight = await launchNext();
-        record(finishFixture(done, response, capabilities));
+      const inflight: Launched[] = [];
+      const fill = async (): Promise<void> => {
+        while (inflight.length < depth) {
+          const launched = await launchNext();
+          if (launched === null) return;
+          inflight.push(launched);
+        }
+      };
+      await fill();
+      while (inflight.length > 0) {
+        const done = inflight.shift()!;
+        const response = await done.response;
+        // Hand the adapter its next fixture before scoring this one.
+        await fill();
+        record(finishFixture(done.prepared, response, capabilities));
       }
     };
     await Promise.all(hosts.map((host) => worker(host)));
@@ -487,12 +505,12 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   return {
     impl: options.impl,
     capabilities,
-    corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount: corpus.metas.length },
+    corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount },
     selection: {
       filter: options.filter ?? null,
       only: options.only !== undefined && options.only.length > 0 ? [...options.only] : null,
       shard: options.shard ?? null,
-      selected: selected.length,
+      selected: selectedCount,
     },
     timeoutMs,
     jobs,

@@ -5,7 +5,8 @@
  * so whatever the adapter prints cannot corrupt the protocol.
  *
  * It imports the module, validates it, calls init(), reports the capabilities,
- * then answers one request at a time: each call gets the tensors that arrived
+ * then answers one request at a time, in the order they arrive (the runner may
+ * queue a few so the adapter need not wait for it): each call gets the tensors that arrived
  * with the request (fresh copies), the time inside conv2dBackward is measured
  * here, and inputs written by the adapter are detected by comparing them with
  * a copy taken before the call. If the adapter calls process.exit or throws
@@ -189,8 +190,21 @@ if (process.send === undefined || modulePath === undefined) {
   process.stderr.write('adapter-child: started without an IPC channel or module path; the conformance runner starts this file itself\n');
   process.exitCode = 2;
 } else {
+  // The runner may queue several requests: they are answered one at a time, in order (an async
+  // adapter never has two calls in progress). `shutdown` does not wait behind them.
+  let queue: Promise<void> = Promise.resolve();
   process.on('message', (message: RunnerMessage) => {
-    void handle(message);
+    if (message.type === 'shutdown') {
+      void handle(message);
+      return;
+    }
+    queue = queue
+      .then(() => handle(message))
+      .catch((error: unknown) => {
+        // As an unhandled rejection would be: the process cannot go on answering.
+        const { message: text, stack } = describeThrown(error);
+        endWith({ type: 'fatal', message: `uncaught exception in the adapter's process: ${text}`, stack }, 70);
+      });
   });
   void load(modulePath);
 }

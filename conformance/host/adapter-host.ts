@@ -37,6 +37,11 @@ export type SupportResponse =
   | { kind: 'timeout' };
 
 export interface AdapterHost {
+  /**
+   * How many run()/checkSupport() calls may be outstanding at once (default 1). A host
+   * that takes more queues them and answers them in order, one computed at a time.
+   */
+  readonly maxInFlight?: number;
   /** Start (load the adapter); throws E_ADAPTER_LOAD with what is wrong. Returns the validated capabilities. */
   start(): Promise<AdapterCapabilities>;
   /** Ask a `supports` function (only called when capabilities.supports === 'function'). */

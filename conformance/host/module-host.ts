@@ -27,21 +27,50 @@ type Answer =
   | { kind: 'failed'; message: string; detail?: string }
   | { kind: 'timeout' };
 
-interface Pending {
-  requestId: number;
+/** One request to the adapter's process, from the moment it is asked until it is answered. */
+interface Job {
+  message: RunnerMessage & { requestId: number };
+  fixtureId: string;
+  timeoutMs: number;
   settle: (answer: Answer) => void;
+  /** The process the request was sent to (null: not sent yet, or to be sent again to a fresh process). */
+  sentTo: ChildProcess | null;
+  /** Runs while the job is the one the process computes (the first of the queue). */
+  timer: NodeJS.Timeout | null;
+  /** Why sending it to `sentTo` failed, if it did. */
+  sendError?: string;
 }
 
 const SHUTDOWN_GRACE_MS = 5000;
 
+/**
+ * Requests queued to one adapter process at a time. The process computes them one
+ * after the other, so while the runner scores one result the next request is
+ * already there: the adapter does not wait for the runner between fixtures.
+ */
+export const MODULE_HOST_MAX_IN_FLIGHT = 3;
+
 export class ModuleHost implements AdapterHost {
+  readonly maxInFlight = MODULE_HOST_MAX_IN_FLIGHT;
+  /** The latest process started (loading, ready, or ending). */
   private child: ChildProcess | null = null;
+  /** The process that has loaded the adapter and takes requests; null while none does. */
+  private readyChild: ChildProcess | null = null;
+  /** Resolves when the latest process has exited. */
   private exited: Promise<void> = Promise.resolve();
-  private pending: Pending | null = null;
-  private fatal: { message: string; stack?: string } | null = null;
+  /** Resolves when the latest process's end has been handled (its job failed, its queue freed). */
+  private ended: Promise<void> = Promise.resolve();
+  /** Asked and not yet answered, in the order sent: jobs[0] is the one the process is computing. */
+  private jobs: Job[] = [];
+  /** Why each process ended itself (a `fatal` message), for the job it was computing. */
+  private readonly fatal = new WeakMap<ChildProcess, { message: string; stack?: string }>();
+  /** Processes killed by the runner (timeout, shutdown): their end is no job's fault. */
+  private readonly retired = new WeakSet<ChildProcess>();
   private readonly stderrTail = new OutputTail();
   private nextRequestId = 1;
-  private currentFixture = '';
+  /** A process being started for queued jobs, so that two callers do not start two. */
+  private starting: Promise<{ ok: true } | { ok: false; message: string; detail?: string }> | null = null;
+  private closing = false;
 
   /**
    * @param modulePath absolute path of the adapter module
@@ -66,13 +95,20 @@ export class ModuleHost implements AdapterHost {
   }
 
   private spawn(): Promise<AdapterCapabilities> {
-    this.fatal = null;
     this.stderrTail.clear();
     const child = fork(childEntry(), [this.modulePath], {
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.child = child;
+    let markEnded = (): void => {};
+    this.ended = new Promise<void>((resolve) => {
+      markEnded = resolve;
+    });
+    child.once('exit', () => {
+      // From now on nothing is sent to it; a fresh process waits until its end is handled (onEnded).
+      if (this.readyChild === child) this.readyChild = null;
+    });
     child.stdout?.on('data', (chunk: Buffer) => {
       if (this.output.verbose) this.output.stream.write(chunk);
     });
@@ -110,6 +146,7 @@ export class ModuleHost implements AdapterHost {
             }
             loading = false;
             clearTimeout(timer);
+            this.readyChild = child;
             resolve(capabilities);
           } else if (raw.type === 'load-error') {
             fail(`cannot load adapter ${this.source}: ${raw.message}`, raw.stack);
@@ -121,96 +158,179 @@ export class ModuleHost implements AdapterHost {
         this.onMessage(child, raw);
       });
       child.on('error', (error) => {
-        if (loading) fail(`cannot start the adapter process: ${error.message}`);
-        else this.settle({ kind: 'failed', message: `the adapter's process failed: ${error.message}` });
+        if (loading) {
+          fail(`cannot start the adapter process: ${error.message}`);
+          return;
+        }
+        // The process cannot be reached: what it computes is lost. Its end (or the kill) frees the queue.
+        const head = this.jobs[0];
+        if (head !== undefined && head.sentTo === child) this.finishHead({ kind: 'failed', message: `the adapter's process failed: ${error.message}` });
+        this.retire(child);
       });
       const untrack = killOnExit(() => this.kill(child));
       this.exited = watchEnd(child, (code, signal) => {
         untrack();
         if (this.child === child) this.child = null;
+        if (this.readyChild === child) this.readyChild = null;
         if (loading) {
-          fail(`adapter ${this.source}: its process ${describeExit(code, signal)} while loading${this.fatal ? ` (${this.fatal.message})` : ''}`);
-          return;
+          const fatal = this.fatal.get(child);
+          fail(`adapter ${this.source}: its process ${describeExit(code, signal)} while loading${fatal ? ` (${fatal.message})` : ''}`);
+        } else {
+          this.onEnded(child, code, signal);
         }
-        const reason = this.fatal !== null ? this.fatal.message : `the adapter's process ${describeExit(code, signal)}`;
-        const tail = this.stderrTail.text().trim();
-        this.settle({
-          kind: 'failed',
-          message: `${reason} while computing fixture ${this.currentFixture}`,
-          detail: [this.fatal?.stack, tail === '' ? undefined : `adapter stderr:\n${tail}`].filter((part) => part !== undefined).join('\n') || undefined,
-        });
+        markEnded();
       });
     });
   }
 
+  /** The process ended: fail the job it was computing (unless the runner ended it), and carry on with the rest. */
+  private onEnded(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    const head = this.jobs[0];
+    if (head !== undefined && head.sentTo === child && !this.retired.has(child)) {
+      const fatal = this.fatal.get(child);
+      const reason = fatal !== undefined ? fatal.message : `the adapter's process ${describeExit(code, signal)}`;
+      const tail = this.stderrTail.text().trim();
+      const detail = [fatal?.stack, tail === '' ? undefined : `adapter stderr:\n${tail}`].filter((part) => part !== undefined).join('\n') || undefined;
+      if (head.sendError !== undefined && fatal === undefined) {
+        this.finishHead({ kind: 'failed', message: `could not send fixture ${head.fixtureId} to the adapter's process: ${head.sendError}`, detail });
+      } else {
+        this.finishHead({ kind: 'failed', message: `${reason} while computing fixture ${head.fixtureId}`, detail });
+      }
+    }
+    // Requests the ended process had queued were never computed: a fresh process gets them.
+    for (const job of this.jobs) {
+      if (job.sentTo !== child) continue;
+      job.sentTo = null;
+      job.sendError = undefined;
+    }
+    void this.resume();
+  }
+
   private onMessage(child: ChildProcess, message: ChildMessage): void {
     if (message.type === 'fatal') {
-      this.fatal = { message: message.message, stack: message.stack };
+      this.fatal.set(child, { message: message.message, stack: message.stack });
       // Whatever the process sends after this cannot be trusted: end it now.
       this.kill(child);
       return;
     }
     if (message.type === 'backward-result' || message.type === 'supports-answer' || message.type === 'backward-error') {
-      if (this.pending !== null && message.requestId === this.pending.requestId) {
-        this.settle({ kind: 'message', message });
+      const head = this.jobs[0];
+      // The process answers in order: only the answer to the request it computes is awaited.
+      if (head !== undefined && head.sentTo === child && message.requestId === head.message.requestId && this.fatal.get(child) === undefined) {
+        this.finishHead({ kind: 'message', message });
       }
     }
   }
 
-  private settle(answer: Answer): void {
-    const pending = this.pending;
-    if (pending === null) return;
-    this.pending = null;
-    pending.settle(answer);
+  /** Answer the first job and start the clock of the next one (already queued in the process). */
+  private finishHead(answer: Answer): void {
+    const head = this.jobs.shift();
+    if (head === undefined) return;
+    if (head.timer !== null) clearTimeout(head.timer);
+    head.settle(answer);
+    this.armHead();
+  }
+
+  /** The first job's time limit runs from the moment the process can work on it. */
+  private armHead(): void {
+    const head = this.jobs[0];
+    if (head === undefined || head.timer !== null || head.sentTo === null || head.sentTo !== this.readyChild) return;
+    const child = head.sentTo;
+    head.timer = setTimeout(() => {
+      if (this.jobs[0] !== head) return;
+      head.timer = null;
+      // The process is stuck in this job: end it; the jobs queued behind go to a fresh one.
+      this.retire(child);
+      this.finishHead({ kind: 'timeout' });
+    }, head.timeoutMs);
+  }
+
+  /** Kill a process on purpose; its end fails no job. */
+  private retire(child: ChildProcess): void {
+    this.retired.add(child);
+    if (this.readyChild === child) this.readyChild = null;
+    this.kill(child);
   }
 
   private kill(child: ChildProcess): void {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 
-  /** Make sure a child is running; a failed restart becomes an error answer. */
-  private async ensureChild(): Promise<{ ok: true } | { ok: false; message: string; detail?: string }> {
-    if (this.child !== null) return { ok: true };
-    try {
-      await this.spawn();
-      return { ok: true };
-    } catch (error) {
-      const text = (error as Error).message;
-      const [first, ...rest] = text.split('\n');
-      return { ok: false, message: `the adapter could not be restarted after its previous process ended: ${first}`, detail: rest.join('\n') || undefined };
+  /** Send every job not yet sent to the current process, in order. */
+  private sendQueued(): void {
+    const child = this.readyChild;
+    if (child === null) return;
+    for (const job of this.jobs) {
+      if (job.sentTo === child) continue;
+      job.sentTo = child;
+      child.send(job.message, (error: Error | null) => {
+        if (error === null || job.sentTo !== child) return;
+        // The channel is broken (usually: the process is ending). The process's end decides what
+        // happens: the job it was computing fails, the others go to a fresh process.
+        if (job.sendError === undefined) job.sendError = error.message;
+        this.kill(child);
+      });
+    }
+    this.armHead();
+  }
+
+  /**
+   * Make sure a process runs for the queued jobs and that they were all sent to it.
+   * A process that cannot be started fails the first job (as each fixture would), then the next one tries again.
+   */
+  private async resume(): Promise<void> {
+    while (this.jobs.length > 0 && !this.closing) {
+      if (this.readyChild !== null) {
+        this.sendQueued();
+        return;
+      }
+      const ready = await this.ensureChild();
+      if (this.closing) return;
+      if (ready.ok) continue;
+      const head = this.jobs.shift();
+      if (head === undefined) return;
+      if (head.timer !== null) clearTimeout(head.timer);
+      head.settle({ kind: 'failed', message: ready.message, detail: ready.detail });
     }
   }
 
-  private async ask(message: RunnerMessage & { requestId: number }, timeoutMs: number, fixtureId: string): Promise<Answer> {
-    const child = this.child!;
-    this.currentFixture = fixtureId;
-    const answer = await new Promise<Answer>((resolve) => {
-      const timer = setTimeout(() => {
-        this.settle({ kind: 'timeout' });
-      }, timeoutMs);
-      this.pending = {
-        requestId: message.requestId,
-        settle: (result) => {
-          clearTimeout(timer);
-          resolve(result);
-        },
-      };
-      child.send(message, (error: Error | null) => {
-        if (error !== null) this.settle({ kind: 'failed', message: `could not send fixture ${fixtureId} to the adapter's process: ${error.message}` });
-      });
-    });
-    if (answer.kind !== 'message') {
-      // Timed out or died: make sure the process is gone before the next fixture starts a fresh one.
-      this.kill(child);
-      await this.exited;
-      if (this.child === child) this.child = null;
+  /**
+   * A ready process: the current one, or a fresh one started once the previous one's end
+   * has been handled. A failed start becomes an error answer.
+   */
+  private ensureChild(): Promise<{ ok: true } | { ok: false; message: string; detail?: string }> {
+    if (this.readyChild !== null) return Promise.resolve({ ok: true });
+    if (this.starting === null) {
+      const starting = this.ended
+        .then(() => {
+          if (this.closing) throw new Error('the runner is shutting down');
+          return this.spawn();
+        })
+        .then(
+          () => ({ ok: true as const }),
+          (error: unknown) => {
+            const text = (error as Error).message;
+            const [first, ...rest] = text.split('\n');
+            return { ok: false as const, message: `the adapter could not be restarted after its previous process ended: ${first}`, detail: rest.join('\n') || undefined };
+          },
+        )
+        .finally(() => {
+          if (this.starting === starting) this.starting = null;
+        });
+      this.starting = starting;
     }
-    return answer;
+    return this.starting;
+  }
+
+  private ask(message: RunnerMessage & { requestId: number }, timeoutMs: number, fixtureId: string): Promise<Answer> {
+    if (this.closing) return Promise.resolve({ kind: 'failed', message: 'the runner is shutting down' });
+    return new Promise<Answer>((resolve) => {
+      this.jobs.push({ message, fixtureId, timeoutMs, settle: resolve, sentTo: null, timer: null });
+      void this.resume();
+    });
   }
 
   async checkSupport(meta: FixtureMeta, timeoutMs: number): Promise<SupportResponse> {
-    const ready = await this.ensureChild();
-    if (!ready.ok) return { kind: 'error', message: ready.message, detail: ready.detail };
     const answer = await this.ask({ type: 'supports', requestId: this.nextRequestId++, meta }, timeoutMs, meta.id);
     if (answer.kind === 'timeout') return { kind: 'timeout' };
     if (answer.kind === 'failed') return { kind: 'error', message: answer.message, detail: answer.detail };
@@ -221,8 +341,6 @@ export class ModuleHost implements AdapterHost {
   }
 
   async run(request: HostRequest): Promise<HostResponse> {
-    const ready = await this.ensureChild();
-    if (!ready.ok) return { kind: 'error', message: ready.message, detail: ready.detail };
     const { meta } = request;
     const answer = await this.ask(
       {
@@ -260,14 +378,24 @@ export class ModuleHost implements AdapterHost {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    for (const job of this.jobs.splice(0)) {
+      if (job.timer !== null) clearTimeout(job.timer);
+      job.settle({ kind: 'failed', message: 'the runner is shutting down' });
+    }
     const child = this.child;
-    if (child === null) return;
-    this.child = null;
-    this.settle({ kind: 'failed', message: 'the runner is shutting down' });
+    if (child === null || child.exitCode !== null || child.signalCode !== null) {
+      await this.exited;
+      return;
+    }
+    this.retired.add(child);
+    this.readyChild = null;
     if (child.connected) {
       child.send({ type: 'shutdown' } satisfies RunnerMessage, (error: Error | null) => {
         if (error !== null) this.kill(child);
       });
+    } else {
+      this.kill(child);
     }
     const timer = setTimeout(() => this.kill(child), SHUTDOWN_GRACE_MS);
     await this.exited;
