@@ -41,7 +41,13 @@ export interface BuiltFixture {
   meta: Omit<FixtureMeta, 'files'>;
   tensors: FixtureTensors;
   witnessRecords: WitnessRecord[];
-  timings: { oracleSeconds: number; witnessSeconds: Record<string, number> };
+  /** Measured with performance.now(); never written into the corpus. */
+  timings: {
+    oracleSeconds: number;
+    witnessSeconds: Record<string, number>;
+    /** Comparing each witness's results with the oracle's (compareOutput). */
+    agreementSeconds: number;
+  };
 }
 
 function float64Tensor(shape: number[], data: Float64Array): Float64Tensor {
@@ -98,11 +104,19 @@ function drawAndCompute(plan: FixturePlan) {
   throw new ConformanceError('E_GENERATOR', `fixture ${plan.id}: the ${plan.family} family's rule cannot hold: ${lastProblem}`, { id: plan.id });
 }
 
-export async function buildFixture(plan: FixturePlan, witnesses: readonly Witness[]): Promise<BuiltFixture> {
+/** Where buildFixture adds its timings as it measures them (so they survive a fixture that fails). */
+export type FixtureTimings = BuiltFixture['timings'];
+
+/**
+ * Build one fixture. `accumulate`, when given, receives each timing as soon as it is
+ * measured (the generator's running totals), also when a witness then disagrees.
+ */
+export async function buildFixture(plan: FixturePlan, witnesses: readonly Witness[], accumulate?: FixtureTimings): Promise<BuiltFixture> {
   const definition = DATA_FAMILY_DEFINITIONS[plan.family];
   const oracleStart = performance.now();
   const { data, expected, magnitude, lengths } = drawAndCompute(plan);
   const oracleSeconds = (performance.now() - oracleStart) / 1000;
+  if (accumulate !== undefined) accumulate.oracleSeconds += oracleSeconds;
 
   const inputs: Record<'x' | 'w' | 'dy', Tensor> = {
     x: { dtype: plan.dtype, shape: plan.geometry.xShape, data: fromFloat64Array(data.x, plan.dtype) },
@@ -113,14 +127,17 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Witnes
 
   const witnessRecords: WitnessRecord[] = [];
   const witnessSeconds: Record<string, number> = {};
+  let agreementSeconds = 0;
   for (const witness of witnesses) {
     const start = performance.now();
     const result = await witness.compute({ ...inputs, params: plan.params });
     witnessSeconds[witness.name] = (performance.now() - start) / 1000;
+    if (accumulate !== undefined) accumulate.witnessSeconds[witness.name] = (accumulate.witnessSeconds[witness.name] ?? 0) + witnessSeconds[witness.name];
     // Exactness carries over to the witness's precision only when the proof holds there too.
     const rule = definition.rule === 'exact' && (plan.family !== 'exact' || exactnessHolds(largestMagnitude, result.computeDtype)) ? 'exact' : 'bound';
     const maxErrorInBounds = {} as Record<OutputName, number>;
     for (const output of OUTPUT_NAMES) {
+      const compareStart = performance.now();
       const metrics = compareOutput({
         output,
         shape: expected[output].shape,
@@ -131,6 +148,9 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Witnes
         magnitude: magnitude[output].data,
         got: result[output],
       });
+      const compareSeconds = (performance.now() - compareStart) / 1000;
+      agreementSeconds += compareSeconds;
+      if (accumulate !== undefined) accumulate.agreementSeconds += compareSeconds;
       if (metrics.failingElements > 0) {
         const worst = metrics.worst;
         const where = worst ? `[${worst.index.join(', ')}]: expected ${worst.expected}, got ${worst.got}, bound ${worst.bound}` : '';
@@ -187,5 +207,5 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Witnes
     db: expected.db,
     magnitude: { dx: magnitude.dx, dw: magnitude.dw, db: magnitude.db },
   };
-  return { meta, tensors, witnessRecords, timings: { oracleSeconds, witnessSeconds } };
+  return { meta, tensors, witnessRecords, timings: { oracleSeconds, witnessSeconds, agreementSeconds } };
 }

@@ -18,12 +18,35 @@ import type { Witness } from './witnesses/witness.js';
 /** Witness records vary with the backend build, so they live beside the manifest, outside the digest. */
 export const WITNESS_REPORT_FILE = CORPUS_AUXILIARY_FILES[0];
 
+/**
+ * Where generation time goes, in seconds (performance.now()). Kept in memory only:
+ * nothing of it is written into the corpus or the witness report.
+ */
+export interface GenerateTimings {
+  /** Drawing the data and computing the expected values and magnitudes (float64 oracle). */
+  oracleSeconds: number;
+  /** Per witness name (e.g. 'onnxruntime-node', 'tfjs-cpu'): time inside witness.compute(). */
+  witnessSeconds: Record<string, number>;
+  /** Comparing every witness's results with the oracle's. */
+  agreementSeconds: number;
+  /** Encoding and writing the fixture folders (and reading back their manifest entries). */
+  writingSeconds: number;
+  /** Writing the manifest and the witness report, and verifying the new corpus before the swap. */
+  finishingSeconds: number;
+}
+
+export function emptyGenerateTimings(): GenerateTimings {
+  return { oracleSeconds: 0, witnessSeconds: {}, agreementSeconds: 0, writingSeconds: 0, finishingSeconds: 0 };
+}
+
 export interface GenerateOptions extends PlanOptions {
   outDir: string;
   witnesses: readonly Witness[];
   /** Allow a corpus whose content differs from the one in outDir under the same corpusVersion. */
   allowVersionReuse?: boolean;
   onFixture?: (plan: FixturePlan, done: number, total: number) => void;
+  /** Timings are added into this object as generation goes (also when it fails); the summary returns the same object. */
+  timings?: GenerateTimings;
 }
 
 export interface CorpusChanges {
@@ -41,7 +64,7 @@ export interface GenerateSummary {
   perFamily: Partial<Record<DataFamily, number>>;
   totalBytes: number;
   seconds: number;
-  timings: { oracleSeconds: number; witnessSeconds: Record<string, number>; writingSeconds: number };
+  timings: GenerateTimings;
   changes: CorpusChanges;
 }
 
@@ -79,7 +102,7 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
   if (plans.length === 0) throw new ConformanceError('E_USAGE', 'generate: the selection produced no fixtures', {});
   const previous = await previousManifest(options.outDir);
 
-  const timings = { oracleSeconds: 0, witnessSeconds: {} as Record<string, number>, writingSeconds: 0 };
+  const timings = options.timings ?? emptyGenerateTimings();
   const perFamily: Partial<Record<DataFamily, number>> = {};
   let totalBytes = 0;
   let manifest: Manifest | undefined;
@@ -89,9 +112,7 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
     const entries: ManifestEntry[] = [];
     const witnessReport: Record<string, WitnessRecord[]> = {};
     for (const [index, plan] of plans.entries()) {
-      const built = await buildFixture(plan, options.witnesses);
-      timings.oracleSeconds += built.timings.oracleSeconds;
-      for (const [name, seconds] of Object.entries(built.timings.witnessSeconds)) timings.witnessSeconds[name] = (timings.witnessSeconds[name] ?? 0) + seconds;
+      const built = await buildFixture(plan, options.witnesses, timings);
       const writeStart = performance.now();
       const folder = join(temporaryDir, plan.id);
       await writeFixtureFolder(folder, built.meta, built.tensors);
@@ -103,6 +124,7 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
       perFamily[plan.family] = (perFamily[plan.family] ?? 0) + 1;
       options.onFixture?.(plan, index + 1, plans.length);
     }
+    const finishStart = performance.now();
     manifest = buildManifest({ corpusVersion: CORPUS_VERSION, generator: { name: GENERATOR_NAME, version: GENERATOR_VERSION }, entries });
     changes = corpusChanges(previous, manifest);
     const contentChanged = changes.added.length + changes.removed.length + changes.changed.length > 0;
@@ -135,6 +157,7 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
         { problems },
       );
     }
+    timings.finishingSeconds += (performance.now() - finishStart) / 1000;
   });
 
   if (!manifest || !changes) throw new ConformanceError('E_GENERATOR', 'generate: no manifest was produced', {});
