@@ -1,0 +1,104 @@
+/**
+ * The benchmark's result: its JSON shape, the targets of the performance issue
+ * as data, and the short human table.
+ */
+import type { GenerationMeasurement } from './measure-generation.js';
+import type { OracleMeasurement } from './measure-oracle.js';
+import type { RunnerMeasurement } from './measure-runner.js';
+
+export const BENCH_FORMAT = 'conv2d-backward-conformance-bench';
+export const BENCH_VERSION = 1;
+
+/** The targets of the performance issue (on the 2-core CI machine). */
+export const TARGETS = {
+  generateSeconds: 60,
+  overheadRatio: 1.3,
+  onnxruntimeSeconds: 10,
+  peakRssMB: 250,
+} as const;
+
+export interface TargetCheck {
+  metric: string;
+  value: number;
+  /** The value must stay below this. */
+  below: number;
+  unit: string;
+  met: boolean;
+}
+
+export type RunnerSummary = Pick<RunnerMeasurement, 'seconds' | 'wallSeconds' | 'adapterSeconds' | 'overheadRatio' | 'peakRssMB' | 'adapterPeakRssMB' | 'selected' | 'ran' | 'fixturesPerSecond'>;
+
+export interface BenchResult {
+  format: typeof BENCH_FORMAT;
+  benchVersion: number;
+  quick: boolean;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; arch: string; osRelease: string; totalMemoryMB: number };
+  corpus: { dir: string; corpusVersion: string; digest: string; fixtureCount: number };
+  generate: GenerationMeasurement & { reproducesBundledDigest: boolean };
+  oracle: OracleMeasurement;
+  runner: RunnerSummary & {
+    /** The naive adapter's repetitions (the median one is reported above). */
+    repetitions: Array<Pick<RunnerMeasurement, 'wallSeconds' | 'seconds' | 'adapterSeconds' | 'peakRssMB'>>;
+    onnxruntime: RunnerSummary & { repetitions: Array<Pick<RunnerMeasurement, 'wallSeconds' | 'seconds' | 'adapterSeconds' | 'peakRssMB'>> };
+    largeCorpus: (RunnerSummary & { seeds: number; fixtures: number; generateSeconds: number }) | null;
+  };
+  targets: TargetCheck[];
+  benchSeconds: number;
+}
+
+/** A target: met when the value is finite and strictly below the limit. */
+export function checkTarget(metric: string, value: number, below: number, unit: string): TargetCheck {
+  return { metric, value, below, unit, met: Number.isFinite(value) && value < below };
+}
+
+function fixed(value: number | null, digits: number): string {
+  return value === null ? '-' : Number.isFinite(value) ? value.toFixed(digits) : String(value);
+}
+
+/** The short human table. */
+export function formatTable(result: BenchResult): string {
+  const { generate, oracle, runner, machine } = result;
+  const rows: Array<[string, string]> = [
+    ['machine', `${machine.cpus} x ${machine.cpuModel}, ${machine.totalMemoryMB} MB, node ${machine.node}`],
+    ['corpus', `${result.corpus.fixtureCount} fixtures, digest ${result.corpus.digest.slice(0, 16)}...`],
+    [
+      'generate',
+      `${fixed(generate.seconds, 1)} s for ${generate.fixtures} fixtures (oracle ${fixed(generate.split.oracleSeconds, 1)} s, ` +
+        `${Object.entries(generate.split.witnesses)
+          .map(([backend, seconds]) => `${backend} ${fixed(seconds, 1)} s`)
+          .join(', ')}, writing ${fixed(generate.split.writeSeconds, 1)} s, other ${fixed(generate.split.other, 1)} s)` +
+        (generate.reproducesBundledDigest ? '; same digest as the bundled corpus' : '; digest DIFFERS from the bundled corpus'),
+    ],
+    [
+      'oracle vs onnxruntime',
+      `${fixed(oracle.vsOnnxruntime, 2)}x (float64 oracle / onnxruntime-node ${oracle.onnxruntimeVersion} float32; ` +
+        `${oracle.layers.map((layer) => `${layer.case} ${fixed(layer.oracleMedianSeconds * 1000, 1)}/${fixed(layer.onnxruntimeMedianSeconds * 1000, 1)} ms`).join(', ')})`,
+    ],
+    [
+      'runner, naive',
+      `${fixed(runner.seconds, 2)} s (process ${fixed(runner.wallSeconds, 2)} s), adapter ${fixed(runner.adapterSeconds, 2)} s, ` +
+        `overhead ratio ${fixed(runner.overheadRatio, 2)}, peak RSS ${fixed(runner.peakRssMB, 0)} MB (adapter process ${fixed(runner.adapterPeakRssMB, 0)} MB)`,
+    ],
+    [
+      'runner, onnxruntime',
+      `${fixed(runner.onnxruntime.seconds, 2)} s (process ${fixed(runner.onnxruntime.wallSeconds, 2)} s), adapter ${fixed(runner.onnxruntime.adapterSeconds, 2)} s, ` +
+        `${fixed(runner.fixturesPerSecond, 0)} fixtures/s (${runner.onnxruntime.ran} computed)`,
+    ],
+  ];
+  if (runner.largeCorpus !== null) {
+    const large = runner.largeCorpus;
+    rows.push([
+      `runner, naive, ${large.seeds}x corpus`,
+      `${large.fixtures} fixtures (generated in ${fixed(large.generateSeconds, 0)} s): ${fixed(large.seconds, 2)} s, adapter ${fixed(large.adapterSeconds, 2)} s, ` +
+        `ratio ${fixed(large.overheadRatio, 2)}, peak RSS ${fixed(large.peakRssMB, 0)} MB`,
+    ]);
+  } else {
+    rows.push(['10x corpus', 'skipped (--quick)']);
+  }
+  for (const target of result.targets) {
+    rows.push([`target ${target.metric}`, `${fixed(target.value, 2)} ${target.unit} < ${target.below} ${target.unit}: ${target.met ? 'met' : 'MISSED'}`]);
+  }
+  const width = Math.max(...rows.map(([label]) => label.length));
+  return `${rows.map(([label, text]) => `${label.padEnd(width)}  ${text}`).join('\n')}\n`;
+}
+
