@@ -4,6 +4,7 @@
  * digest = sha256 of the concatenation, sorted by `<path>/<file>`, of the lines
  * `<fixture folder>/<file name> <sha256>\n` over every file of every fixture.
  */
+import { createHash } from 'node:crypto';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
@@ -43,14 +44,23 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** The corpus digest of manifest entries (see the module comment). */
+/**
+ * The corpus digest of manifest entries (see the module comment), hashed as it goes:
+ * no list of every line, no text of the whole corpus (a large corpus would need
+ * tens of MB for them). The order is the same: a fixture folder's name holds no '/',
+ * so `<a>/<file>` and `<b>/<file>` compare as `<a>/` and `<b>/` do, whatever the
+ * files, and sorting the folders by `<path>/`, then each folder's files, sorts the lines.
+ */
 export function computeCorpusDigest(entries: readonly ManifestEntry[]): string {
-  const lines: [string, string][] = [];
-  for (const entry of entries) {
-    for (const [file, sha256] of Object.entries(entry.files)) lines.push([`${entry.path}/${file}`, `${entry.path}/${file} ${sha256}\n`]);
+  const folders = entries.map((entry) => ({ prefix: `${entry.path}/`, files: entry.files }));
+  folders.sort((a, b) => compareText(a.prefix, b.prefix));
+  const hash = createHash('sha256');
+  for (const { prefix, files } of folders) {
+    let lines = '';
+    for (const file of Object.keys(files).sort(compareText)) lines += `${prefix}${file} ${files[file]}\n`;
+    hash.update(lines);
   }
-  lines.sort(([a], [b]) => compareText(a, b));
-  return sha256Hex(lines.map(([, line]) => line).join(''));
+  return hash.digest('hex');
 }
 
 /** The manifest entry of a fixture, given its metadata and the sha256 of its fixture.json. */
