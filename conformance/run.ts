@@ -134,6 +134,9 @@ function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeoutMs:
   return new ReplayHost(spec.dir);
 }
 
+/** What selection reads of a fixture's metadata (--only, --filter, --shard). */
+export type SelectionSubject = Pick<FixtureMeta, 'id' | 'case' | 'family' | 'dtype' | 'tags'>;
+
 interface SelectionOptions {
   only?: readonly string[];
   terms?: readonly FilterTerm[];
@@ -146,7 +149,7 @@ interface SelectionOptions {
  * selected metas sorted by id. Throws E_USAGE for an --only id not in the corpus
  * and for any step that leaves nothing selected.
  */
-export function selectFixtures(metas: readonly FixtureMeta[], options: SelectionOptions, corpusDir: string): FixtureMeta[] {
+export function selectFixtures<T extends SelectionSubject>(metas: readonly T[], options: SelectionOptions, corpusDir: string): T[] {
   let selected = [...metas].sort((a, b) => compareIds(a.id, b.id));
   const total = selected.length;
   if (total === 0) throw usage(`the corpus at ${corpusDir} has no fixtures`);
@@ -189,14 +192,24 @@ export function selectFixtures(metas: readonly FixtureMeta[], options: Selection
   return selected;
 }
 
+/**
+ * A verified fixture as the run keeps it until its turn: what selection and the
+ * static support decision need, and the sha256 of its fixture.json. The full
+ * metadata is read again (same bytes, checked against that sha256) when the
+ * fixture is loaded, so that memory does not hold every fixture.json of a large corpus.
+ */
+export interface CorpusFixture extends SelectionSubject, Pick<FixtureMeta, 'params'> {
+  /** The fixture's folder. */
+  folder: string;
+  metaSha256: string;
+}
+
 interface OpenedCorpus {
   dir: string;
   bundled: boolean;
   corpusVersion: string;
   digest: string;
-  metas: FixtureMeta[];
-  /** Fixture id -> folder. */
-  folders: Map<string, string>;
+  fixtures: CorpusFixture[];
 }
 
 /**
@@ -221,7 +234,7 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
   const problems: CorpusProblem[] = [];
   // Read synchronously: many small files, read while the adapter's process starts (in parallel,
   // in that process), and a thread-pool round trip per file costs more than the read itself.
-  const loaded = manifest.fixtures.map((entry): FixtureMeta | null => {
+  const loaded = manifest.fixtures.map((entry): CorpusFixture | null => {
     const metaPath = `${entry.path}/${FIXTURE_META_FILE}`;
     const source = join(dir, metaPath);
     let bytes: Buffer;
@@ -251,7 +264,8 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
         problems.push({ path: `${entry.path}/${file.path}`, problem: `sha256 in fixture.json (${file.sha256}) differs from ${MANIFEST_FILE} (${describeValue(entry.files[file.path])})` });
       }
     }
-    return meta;
+    const { id, case: caseName, family, dtype, tags, params } = meta;
+    return { id, case: caseName, family, dtype, tags, params, folder: join(dir, entry.path), metaSha256: found };
   });
   if (problems.length > 0) {
     problems.sort((a, b) => compareIds(a.path, b.path));
@@ -262,9 +276,8 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
       problems,
     });
   }
-  const metas = loaded.filter((meta): meta is FixtureMeta => meta !== null);
-  const folders = new Map(manifest.fixtures.map((entry) => [entry.id, join(dir, entry.path)]));
-  return { dir, bundled, corpusVersion: manifest.corpusVersion, digest: manifest.digest, metas, folders };
+  const fixtures = loaded.filter((fixture): fixture is CorpusFixture => fixture !== null);
+  return { dir, bundled, corpusVersion: manifest.corpusVersion, digest: manifest.digest, fixtures };
 }
 
 /**
@@ -317,6 +330,32 @@ export function readFixtureTensors(folder: string, meta: FixtureMeta): LoadedFix
   };
 }
 
+/**
+ * A fixture's metadata, read again when its turn comes: the bytes must still be those
+ * verified when the corpus was opened (E_CHECKSUM otherwise), so they need no new schema check.
+ */
+export function readVerifiedMeta(corpusFixture: CorpusFixture): FixtureMeta {
+  const path = join(corpusFixture.folder, FIXTURE_META_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new ConformanceError('E_FIXTURE', `${path}: expected a fixture file, found ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { path });
+  }
+  const found = sha256Hex(bytes);
+  if (found !== corpusFixture.metaSha256) {
+    throw new ConformanceError('E_CHECKSUM', `${path}: sha256 changed since the corpus was verified: expected ${corpusFixture.metaSha256} (${MANIFEST_FILE}), found ${found}`, {
+      path,
+      expected: corpusFixture.metaSha256,
+      found,
+    });
+  }
+  // Decoded as when it was verified (parseFixtureMeta): strict UTF-8, a leading BOM dropped.
+  return JSON.parse(UTF8.decode(bytes)) as FixtureMeta;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 type Finished = { outcome: Outcome; adapterSeconds: number };
 
 /** A fixture ready for the adapter (loaded and converted), or already decided without it. */
@@ -331,12 +370,14 @@ type Prepared =
  * layouts. Never rejects (a corpus problem comes back as `failed`), so it can
  * run ahead while the adapter computes the previous fixture.
  */
-async function prepareFixture(capabilities: AdapterCapabilities, meta: FixtureMeta, folder: string, timeoutMs: number): Promise<Prepared> {
-  const staticReason = unsupportedReason(capabilities, meta);
-  if (staticReason !== null) return { kind: 'decided', finished: { outcome: { ...outcomeBase(meta), status: 'skipped', reason: staticReason }, adapterSeconds: 0 } };
+async function prepareFixture(capabilities: AdapterCapabilities, corpusFixture: CorpusFixture, timeoutMs: number): Promise<Prepared> {
+  const staticReason = unsupportedReason(capabilities, corpusFixture);
+  if (staticReason !== null) return { kind: 'decided', finished: { outcome: { ...outcomeBase(corpusFixture), status: 'skipped', reason: staticReason }, adapterSeconds: 0 } };
   // The reading below is synchronous: let a request just handed to the adapter go out first.
   await new Promise((resolve) => setImmediate(resolve));
   try {
+    const { folder } = corpusFixture;
+    const meta = readVerifiedMeta(corpusFixture);
     const fixture = readFixtureTensors(folder, meta);
     const layouts: AdapterLayouts = { layout: capabilities.layout, filterLayout: capabilities.filterLayout };
     const expected: ExpectedOutputs = {};
@@ -415,12 +456,11 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
       (error: unknown) => ({ ok: false as const, error }),
     );
     corpus = await openCorpus(options.fixturesDir);
-    // Only the queue holds the selected metadata from here on: each fixture's is released once it
-    // is scored, so memory does not grow with the corpus beyond the outcomes.
-    const queue = selectFixtures(corpus.metas, { only: options.only, terms, filter: options.filter, shard: options.shard }, corpus.dir);
-    fixtureCount = corpus.metas.length;
+    // Only the queue holds the selected fixtures from here on: each is released once it is scored.
+    const queue = selectFixtures(corpus.fixtures, { only: options.only, terms, filter: options.filter, shard: options.shard }, corpus.dir);
+    fixtureCount = corpus.fixtures.length;
     selectedCount = queue.length;
-    corpus.metas = [];
+    corpus.fixtures = [];
     const firstReady = await firstStarted;
     if (!firstReady.ok) throw firstReady.error;
     capabilities = firstReady.declared;
@@ -439,7 +479,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     };
     const take = (): Promise<Prepared> | null => {
       const meta = failure === null ? queue.shift() : undefined;
-      return meta === undefined ? null : prepareFixture(capabilities, meta, corpus.folders.get(meta.id)!, timeoutMs);
+      return meta === undefined ? null : prepareFixture(capabilities, meta, timeoutMs);
     };
     type Launched = { prepared: Extract<Prepared, { kind: 'ready' }>; response: Promise<HostResponse> };
     // A job holds at most maxInFlight fixtures handed to its adapter (a module adapter's process

@@ -33,7 +33,7 @@ export interface ScoreInput {
 }
 
 /** The fields every outcome of a fixture shares. */
-export function outcomeBase(meta: FixtureMeta): { id: string; family: FixtureMeta['family']; dtype: FixtureMeta['dtype']; tags: string[] } {
+export function outcomeBase(meta: Pick<FixtureMeta, 'id' | 'family' | 'dtype' | 'tags'>): { id: string; family: FixtureMeta['family']; dtype: FixtureMeta['dtype']; tags: string[] } {
   return { id: meta.id, family: meta.family, dtype: meta.dtype, tags: [...meta.tags] };
 }
 

@@ -121,7 +121,7 @@ export function validateCapabilities(declared: DeclaredCapabilities, source: str
  * The reason a fixture is outside what the flags and dtypes declare, or null when it is inside.
  * (A `supports` function is asked separately, inside the adapter's process.)
  */
-export function unsupportedReason(capabilities: AdapterCapabilities, meta: FixtureMeta): string | null {
+export function unsupportedReason(capabilities: AdapterCapabilities, meta: Pick<FixtureMeta, 'dtype' | 'params'>): string | null {
   if (!capabilities.dtypes.includes(meta.dtype)) {
     return `unsupported: dtype ${meta.dtype} (the adapter declares ${capabilities.dtypes.join(', ')})`;
   }
