@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { compareOutput } from '../src/compare.js';
 import { DTYPE_INFO, fromFloat64Array } from '../src/dtype.js';
 import { ConformanceError } from '../src/errors.js';
-import type { FixtureTensors } from '../src/fixture-io.js';
+import { derivedFixtureFields, type FixtureTensors } from '../src/fixture-io.js';
 import { accumulationLengths } from '../src/geometry.js';
 import { conv2dBackward, conv2dBackwardMagnitude } from '../src/oracle/index.js';
 import { Prng } from '../src/prng.js';
@@ -166,7 +166,6 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Witnes
     witnessRecords.push({ witness: witness.name, version: witness.version, computeDtype: result.computeDtype, rule, maxErrorInBounds });
   }
 
-  const info = DTYPE_INFO[plan.dtype];
   const variantText = plan.variant ? ` (variant ${plan.variant})` : '';
   const meta: Omit<FixtureMeta, 'files'> = {
     id: plan.id,
@@ -180,24 +179,7 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Witnes
     tags: plan.tags,
     params: plan.params,
     padding: { mode: plan.paddingMode },
-    shapes: {
-      x: plan.geometry.xShape,
-      w: plan.geometry.wShape,
-      dy: plan.geometry.dyShape,
-      dx: plan.geometry.xShape,
-      dw: plan.geometry.wShape,
-      db: plan.geometry.dbShape,
-    },
-    tolerance: {
-      rule: definition.rule,
-      unitRoundoff: info.unitRoundoff,
-      underflowSpacing: info.underflowSpacing,
-      outputs: {
-        dx: { accumulationLength: lengths.dx, magnitude: 'dx-magnitude' },
-        dw: { accumulationLength: lengths.dw, magnitude: 'dw-magnitude' },
-        db: { accumulationLength: lengths.db, magnitude: 'db-magnitude' },
-      },
-    },
+    ...derivedFixtureFields(plan.geometry, plan.dtype, definition.rule),
     witnesses: { agreed: true, backends: [...new Set(witnesses.map((witness) => witnessBackend(witness.name)))].sort() },
   };
   const tensors: FixtureTensors = {

@@ -15,12 +15,12 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { DTYPE_INFO } from './dtype.js';
 import { ConformanceError, describeValue, isConformanceError } from './errors.js';
-import { accumulationLengths, conv2dBackwardGeometry, resolvePadding } from './geometry.js';
+import { accumulationLengths, conv2dBackwardGeometry, resolvePadding, type Conv2dGeometry } from './geometry.js';
 import { sha256Hex } from './hash.js';
 import { formatShape, readNpy, writeNpy } from './npy.js';
 import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, type FixtureTensorName, tensorFileName } from './schemas/fixture-schema.js';
 import { validateFixtureMeta } from './schemas/validate.js';
-import { OUTPUT_NAMES, type Dtype, type FixtureFile, type FixtureMeta, type Float64Tensor, type OutputName, type Tensor } from './types.js';
+import { OUTPUT_NAMES, type Dtype, type FixtureFile, type FixtureMeta, type FixtureTolerance, type Float64Tensor, type OutputName, type Tensor } from './types.js';
 
 export { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, tensorFileName, type FixtureTensorName } from './schemas/fixture-schema.js';
 
@@ -187,6 +187,35 @@ export function checkFixtureConsistency(meta: FixtureMeta, source: string): void
   if (meta.tolerance.underflowSpacing !== info.underflowSpacing) {
     fail(`tolerance.underflowSpacing: expected ${info.underflowSpacing} (subnormal spacing of ${meta.dtype}), found ${meta.tolerance.underflowSpacing}`);
   }
+}
+
+/**
+ * The fields of fixture.json that follow from the geometry and the dtype: the six
+ * shapes, and the tolerance numbers (unit roundoff, subnormal spacing, each
+ * output's accumulation length and magnitude file). Everything that writes
+ * fixtures uses this; checkFixtureConsistency checks a fixture.json against the
+ * same sources (geometry, DTYPE_INFO).
+ */
+export function derivedFixtureFields(
+  geometry: Conv2dGeometry,
+  dtype: Dtype,
+  rule: FixtureTolerance['rule'],
+): Pick<FixtureMeta, 'shapes' | 'tolerance'> {
+  const info = DTYPE_INFO[dtype];
+  const lengths = accumulationLengths(geometry);
+  return {
+    shapes: { x: geometry.xShape, w: geometry.wShape, dy: geometry.dyShape, dx: geometry.xShape, dw: geometry.wShape, db: geometry.dbShape },
+    tolerance: {
+      rule,
+      unitRoundoff: info.unitRoundoff,
+      underflowSpacing: info.underflowSpacing,
+      outputs: {
+        dx: { accumulationLength: lengths.dx, magnitude: 'dx-magnitude' },
+        dw: { accumulationLength: lengths.dw, magnitude: 'dw-magnitude' },
+        db: { accumulationLength: lengths.db, magnitude: 'db-magnitude' },
+      },
+    },
+  };
 }
 
 /** Read fixture.json of a fixture folder: schema-valid, consistent, and its id equal to the folder name. */

@@ -1,11 +1,11 @@
 /**
  * A small, valid fixture (metadata and tensors) for the tests of the fixture and
  * manifest modules. Data is seeded; gradients and magnitudes come from the oracle,
- * shapes and accumulation lengths from src/geometry.ts.
+ * shapes and tolerance fields from derivedFixtureFields (src/fixture-io.ts).
  */
-import { DTYPE_INFO, fromFloat64Array } from '../../src/dtype.js';
-import type { FixtureTensors } from '../../src/fixture-io.js';
-import { accumulationLengths, conv2dGeometry, resolvePadding, shapeSize } from '../../src/geometry.js';
+import { fromFloat64Array } from '../../src/dtype.js';
+import { derivedFixtureFields, type FixtureTensors } from '../../src/fixture-io.js';
+import { conv2dGeometry, resolvePadding, shapeSize } from '../../src/geometry.js';
 import { conv2dBackward, conv2dBackwardMagnitude } from '../../src/oracle/index.js';
 import { Prng } from '../../src/prng.js';
 import type { Conv2dParams, DataFamily, Dtype, FixtureMeta, Float64Tensor, PaddingMode } from '../../src/types.js';
@@ -52,8 +52,6 @@ export function sampleFixture(options: SampleOptions = {}): SampleFixture {
   const dy = randomTensor(geometry.dyShape, prng);
   const gradients = conv2dBackward(x, w, dy, params);
   const magnitude = conv2dBackwardMagnitude(x, w, dy, params);
-  const lengths = accumulationLengths(geometry);
-  const info = DTYPE_INFO[dtype];
   const meta: Omit<FixtureMeta, 'files'> = {
     id,
     formatVersion: 1,
@@ -66,17 +64,7 @@ export function sampleFixture(options: SampleOptions = {}): SampleFixture {
     tags: ['groups', 'stride', 'dilation'],
     params,
     padding: { mode: paddingMode },
-    shapes: { x: geometry.xShape, w: geometry.wShape, dy: geometry.dyShape, dx: geometry.xShape, dw: geometry.wShape, db: geometry.dbShape },
-    tolerance: {
-      rule: 'bound',
-      unitRoundoff: info.unitRoundoff,
-      underflowSpacing: info.underflowSpacing,
-      outputs: {
-        dx: { accumulationLength: lengths.dx, magnitude: 'dx-magnitude' },
-        dw: { accumulationLength: lengths.dw, magnitude: 'dw-magnitude' },
-        db: { accumulationLength: lengths.db, magnitude: 'db-magnitude' },
-      },
-    },
+    ...derivedFixtureFields(geometry, dtype, 'bound'),
     witnesses: { agreed: true, backends: ['onnxruntime', 'tfjs'] },
   };
   const tensors: FixtureTensors = {

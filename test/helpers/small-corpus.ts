@@ -11,9 +11,9 @@
  * pure-Python and naive JS adapters score them in milliseconds.
  */
 import { join } from 'node:path';
-import { fromFloat64Array, roundToDtype, DTYPE_INFO } from '../../src/dtype.js';
-import { writeFixtureFolder } from '../../src/fixture-io.js';
-import { accumulationLengths, conv2dGeometry } from '../../src/geometry.js';
+import { fromFloat64Array, roundToDtype } from '../../src/dtype.js';
+import { derivedFixtureFields, writeFixtureFolder } from '../../src/fixture-io.js';
+import { conv2dGeometry } from '../../src/geometry.js';
 import { buildManifest, readManifestEntry, writeManifest } from '../../src/manifest.js';
 import { conv2dBackward, conv2dBackwardMagnitude } from '../../src/oracle/index.js';
 import { Prng } from '../../src/prng.js';
@@ -141,8 +141,6 @@ export async function writeSmallFixture(corpusDir: string, spec: SmallFixtureSpe
   const dy = draw(prng, geometry.dyShape, spec);
   const gradients = conv2dBackward(x, w, dy, spec.params);
   const magnitude = conv2dBackwardMagnitude(x, w, dy, spec.params);
-  const lengths = accumulationLengths(geometry);
-  const info = DTYPE_INFO[spec.dtype];
   return writeFixtureFolder(
     join(corpusDir, spec.id),
     {
@@ -157,17 +155,7 @@ export async function writeSmallFixture(corpusDir: string, spec: SmallFixtureSpe
       tags: [...spec.tags],
       params: spec.params,
       padding: { mode: 'EXPLICIT' },
-      shapes: { x: geometry.xShape, w: geometry.wShape, dy: geometry.dyShape, dx: geometry.xShape, dw: geometry.wShape, db: geometry.dbShape },
-      tolerance: {
-        rule: spec.family === 'exact' ? 'exact' : 'bound',
-        unitRoundoff: info.unitRoundoff,
-        underflowSpacing: info.underflowSpacing,
-        outputs: {
-          dx: { accumulationLength: lengths.dx, magnitude: 'dx-magnitude' },
-          dw: { accumulationLength: lengths.dw, magnitude: 'dw-magnitude' },
-          db: { accumulationLength: lengths.db, magnitude: 'db-magnitude' },
-        },
-      },
+      ...derivedFixtureFields(geometry, spec.dtype, spec.family === 'exact' ? 'exact' : 'bound'),
       witnesses: { agreed: true, backends: [] },
     },
     {
