@@ -4,46 +4,17 @@
  * version guard.
  */
 import t from 'tap';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledCorpusDir } from '../../src/paths.js';
-import { conv2dBackward } from '../../src/oracle/index.js';
-import { toFloat64Array } from '../../src/dtype.js';
 import { isConformanceError } from '../../src/errors.js';
-import { sha256Hex } from '../../src/hash.js';
 import { generateCorpus } from '../../generator/generate.js';
 import { createWitnesses } from '../../generator/witnesses/create-witnesses.js';
-import type { Witness, WitnessRequest, WitnessResult } from '../../generator/witnesses/witness.js';
+import { folderHashes, oracleWitness } from '../helpers/oracle-witness.js';
 
 /** A few cases that between them use every family, all three dtypes and the special variants. */
 const SUBSET = ['basic-3x3-valid-batch1', 'groups-stride-dilation', 'tail-several-rows', 'same-lower-odd-kernel', 'output-1x1'];
-
-async function folderHashes(dir: string): Promise<Map<string, string>> {
-  const hashes = new Map<string, string>();
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (!entry.isFile()) continue;
-    const path = join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name);
-    hashes.set(path.slice(dir.length), sha256Hex(await readFile(path)));
-  }
-  return hashes;
-}
-
-/** A float64 "witness" computed by the oracle, with one element of one output moved by `shift`. */
-function lyingWitness(name: string, shift: number): Witness {
-  return {
-    name,
-    version: 'test',
-    async compute(request: WitnessRequest): Promise<WitnessResult> {
-      const decode = (tensor: WitnessRequest['x']) => ({ dtype: 'float64' as const, shape: tensor.shape, data: toFloat64Array(tensor.data, tensor.dtype) });
-      const gradients = conv2dBackward(decode(request.x), decode(request.w), decode(request.dy), request.params);
-      const dw = Float64Array.from(gradients.dw.data);
-      dw[dw.length - 1] += shift;
-      return { dx: gradients.dx.data, dw, db: gradients.db.data, computeDtype: 'float64' };
-    },
-    async dispose() {},
-  };
-}
 
 t.test('regenerating a subset reproduces the committed fixtures byte for byte', async (t) => {
   const out = await mkdtemp(join(tmpdir(), 'reproduce-'));
@@ -66,12 +37,12 @@ t.test('a witness that contradicts the oracle stops generation and leaves the ol
   const out = await mkdtemp(join(tmpdir(), 'refuse-'));
   t.teardown(() => rm(out, { recursive: true, force: true }));
   const corpus = join(out, 'corpus');
-  const witnesses = [lyingWitness('onnxruntime-fake', 0), lyingWitness('tfjs-fake', 0)];
+  const witnesses = [oracleWitness('onnxruntime-fake', 0), oracleWitness('tfjs-fake', 0)];
   await generateCorpus({ outDir: corpus, cases: ['output-1x1'], families: ['normal'], witnesses });
   const before = await folderHashes(corpus);
 
   // 1e-3 is far above the float64 bound of these O(1) sums (~1e-14), so the witness must be refused.
-  const liar = [lyingWitness('onnxruntime-fake', 0), lyingWitness('tfjs-fake', 1e-3)];
+  const liar = [oracleWitness('onnxruntime-fake', 0), oracleWitness('tfjs-fake', 1e-3)];
   const error = await generateCorpus({ outDir: corpus, cases: ['output-1x1'], families: ['normal'], witnesses: liar, allowVersionReuse: true }).then(
     () => null,
     (caught: unknown) => caught,
@@ -91,10 +62,10 @@ t.test('both backends are required, and a changed corpus needs a new version', a
   const out = await mkdtemp(join(tmpdir(), 'guard-'));
   t.teardown(() => rm(out, { recursive: true, force: true }));
   const corpus = join(out, 'corpus');
-  const missing = await generateCorpus({ outDir: corpus, cases: ['output-1x1'], witnesses: [lyingWitness('onnxruntime-fake', 0)] }).catch((error: unknown) => error);
+  const missing = await generateCorpus({ outDir: corpus, cases: ['output-1x1'], witnesses: [oracleWitness('onnxruntime-fake', 0)] }).catch((error: unknown) => error);
   t.match((missing as Error).message, /missing: tensorflow\.js/, 'a corpus without the TF.js witness is refused');
 
-  const witnesses = [lyingWitness('onnxruntime-fake', 0), lyingWitness('tfjs-fake', 0)];
+  const witnesses = [oracleWitness('onnxruntime-fake', 0), oracleWitness('tfjs-fake', 0)];
   await generateCorpus({ outDir: corpus, cases: ['output-1x1'], families: ['normal'], witnesses });
   const changed = await generateCorpus({ outDir: corpus, cases: ['output-1x1'], families: ['normal', 'exact'], witnesses }).catch((error: unknown) => error);
   // output-1x1 has allPrecisions: adding the exact family adds it in float32, float64 and float16.
