@@ -14,8 +14,17 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConformanceError, describeValue, isConformanceError } from '../src/errors.js';
-import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, parseFixtureMeta, type FixtureTensorName, type LoadedFixture } from '../src/fixture-io.js';
-import { readFileOwnedSync, readNpy } from '../src/npy.js';
+import {
+  checkSha256,
+  FIXTURE_META_FILE,
+  FIXTURE_TENSOR_NAMES,
+  parseFixtureMeta,
+  readFixtureFileSync,
+  TENSOR_SHA256_MISMATCH,
+  type FixtureTensorName,
+  type LoadedFixture,
+} from '../src/fixture-io.js';
+import { readNpy } from '../src/npy.js';
 import { sha256Hex } from '../src/hash.js';
 import { loadManifest, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { bundledCorpusDir } from '../src/paths.js';
@@ -293,16 +302,8 @@ export function readFixtureTensors(folder: string, meta: FixtureMeta): LoadedFix
     const file = meta.files[name];
     // join(folder, file.path) without its normalising: folder is already normal, file.path a plain name (the schema's const).
     const path = `${folder}${sep}${file.path}`;
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileOwnedSync(path);
-    } catch (error) {
-      throw new ConformanceError('E_FIXTURE', `${path}: expected a fixture file, found ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { path });
-    }
-    const found = sha256Hex(bytes);
-    if (found !== file.sha256) {
-      throw new ConformanceError('E_CHECKSUM', `${path}: sha256 does not match fixture.json: expected ${file.sha256}, found ${found}`, { path, expected: file.sha256, found });
-    }
+    const bytes = readFixtureFileSync(path);
+    checkSha256(path, bytes, file.sha256, TENSOR_SHA256_MISMATCH);
     // The bytes are this function's own and go nowhere else: the tensor may be a view into them.
     const tensor = readNpy(bytes, path, { copy: false });
     const output = name.replace(/-magnitude$/, '') as OutputName | InputName;
@@ -336,20 +337,8 @@ export function readFixtureTensors(folder: string, meta: FixtureMeta): LoadedFix
  */
 export function readVerifiedMeta(corpusFixture: CorpusFixture): FixtureMeta {
   const path = join(corpusFixture.folder, FIXTURE_META_FILE);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new ConformanceError('E_FIXTURE', `${path}: expected a fixture file, found ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { path });
-  }
-  const found = sha256Hex(bytes);
-  if (found !== corpusFixture.metaSha256) {
-    throw new ConformanceError('E_CHECKSUM', `${path}: sha256 changed since the corpus was verified: expected ${corpusFixture.metaSha256} (${MANIFEST_FILE}), found ${found}`, {
-      path,
-      expected: corpusFixture.metaSha256,
-      found,
-    });
-  }
+  const bytes = readFixtureFileSync(path);
+  checkSha256(path, bytes, corpusFixture.metaSha256, 'sha256 changed since the corpus was verified', MANIFEST_FILE);
   // Decoded as when it was verified (parseFixtureMeta): strict UTF-8, a leading BOM dropped.
   return JSON.parse(UTF8.decode(bytes)) as FixtureMeta;
 }

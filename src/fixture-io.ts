@@ -17,7 +17,7 @@ import { DTYPE_INFO } from './dtype.js';
 import { ConformanceError, describeValue, isConformanceError } from './errors.js';
 import { accumulationLengths, conv2dBackwardGeometry, resolvePadding, type Conv2dGeometry } from './geometry.js';
 import { sha256Hex } from './hash.js';
-import { formatShape, readNpy, writeNpy } from './npy.js';
+import { formatShape, readFileOwnedSync, readNpy, writeNpy } from './npy.js';
 import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, type FixtureTensorName, tensorFileName } from './schemas/fixture-schema.js';
 import { validateFixtureMeta } from './schemas/validate.js';
 import { OUTPUT_NAMES, type Dtype, type FixtureFile, type FixtureMeta, type FixtureTolerance, type Float64Tensor, type OutputName, type Tensor } from './types.js';
@@ -242,15 +242,47 @@ export function parseFixtureMeta(text: Uint8Array | string, source: string): Fix
   return meta;
 }
 
+function unreadableFixtureFile(path: string, error: unknown): ConformanceError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const found = code === 'ENOENT' ? 'no such file' : (error as Error).message;
+  return fixtureError(`${path}: expected a fixture file, found ${found}`, { path, code });
+}
+
 async function readFixtureFile(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const found = code === 'ENOENT' ? 'no such file' : (error as Error).message;
-    throw fixtureError(`${path}: expected a fixture file, found ${found}`, { path, code });
+    throw unreadableFixtureFile(path, error);
   }
 }
+
+/**
+ * A fixture file's bytes, read synchronously into a buffer of their own
+ * (readFileOwnedSync: readNpy may then return views into it without a copy).
+ * E_FIXTURE naming the file when it cannot be read.
+ */
+export function readFixtureFileSync(path: string): Uint8Array {
+  try {
+    return readFileOwnedSync(path);
+  } catch (error) {
+    throw unreadableFixtureFile(path, error);
+  }
+}
+
+/**
+ * Throw E_CHECKSUM unless `bytes` hash to `expected`:
+ * `<path>: <mismatch>: expected <expected>[ (<expectedFrom>)], found <sha256>`.
+ */
+export function checkSha256(path: string, bytes: Uint8Array, expected: string, mismatch: string, expectedFrom?: string): void {
+  const found = sha256Hex(bytes);
+  if (found !== expected) {
+    const from = expectedFrom === undefined ? '' : ` (${expectedFrom})`;
+    throw new ConformanceError('E_CHECKSUM', `${path}: ${mismatch}: expected ${expected}${from}, found ${found}`, { path, expected, found });
+  }
+}
+
+/** What a tensor file whose bytes differ from fixture.json's sha256 is told. */
+export const TENSOR_SHA256_MISMATCH = 'sha256 does not match fixture.json';
 
 // ---------------------------------------------------------------------------
 // Writing and loading a folder
@@ -315,16 +347,7 @@ export async function loadFixture(dir: string, options: LoadFixtureOptions = {})
       const entry = meta.files[name];
       const path = join(dir, entry.path);
       const bytes = await readFixtureFile(path);
-      if (verifyChecksums) {
-        const found = sha256Hex(bytes);
-        if (found !== entry.sha256) {
-          throw new ConformanceError('E_CHECKSUM', `${path}: sha256 does not match fixture.json: expected ${entry.sha256}, found ${found}`, {
-            path,
-            expected: entry.sha256,
-            found,
-          });
-        }
-      }
+      if (verifyChecksums) checkSha256(path, bytes, entry.sha256, TENSOR_SHA256_MISMATCH);
       const tensor = readNpy(bytes, path);
       if (tensor.dtype !== entry.dtype) {
         throw fixtureError(`${path}: dtype does not match fixture.json files.${name}.dtype: expected ${entry.dtype}, found ${tensor.dtype}`, { path, name });
