@@ -4,6 +4,7 @@
  * the shards differ in size by at most one.
  */
 import { ConformanceError } from '../src/errors.js';
+import { compareText } from '../src/manifest.js';
 
 export interface Shard {
   /** 1-based. */
@@ -30,10 +31,8 @@ export function checkShard(shard: Shard, found = `${shard.index}/${shard.count}`
   }
 }
 
-/** Compare strings by UTF-16 code units (locale-independent, hence deterministic). */
-export function compareIds(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** Fixture ids compare by UTF-16 code units (locale-independent, hence deterministic): the corpus order. */
+export const compareIds: (a: string, b: string) => number = compareText;
 
 /** The ids of one shard, in sorted order. */
 export function selectShard(ids: readonly string[], shard: Shard): string[] {

@@ -35,7 +35,7 @@ import { Header, Pax, type ReadEntry, Unpack } from 'tar';
 import { siblingName, writeFileAtomic } from './atomic-write.js';
 import { ConformanceError, describeValue, isConformanceError } from './errors.js';
 import { sha256Hex } from './hash.js';
-import { CORPUS_AUXILIARY_FILES, MANIFEST_FILE, loadManifest, verifyCorpus } from './manifest.js';
+import { CORPUS_AUXILIARY_FILES, MANIFEST_FILE, compareText, loadManifest, verifyCorpus } from './manifest.js';
 import type { Manifest } from './types.js';
 
 /** The archive's name and top folder start with this, followed by `-<corpusVersion>`. */
@@ -94,11 +94,6 @@ export function sha256sumLine(sha256: string, file: string): string {
 
 function archiveError(message: string, context: Record<string, unknown>): ConformanceError {
   return new ConformanceError('E_ARCHIVE', message, context);
-}
-
-/** Code-unit order (byte order for ASCII), independent of locale. */
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -39,8 +39,11 @@ function manifestError(message: string, context: Record<string, unknown>): Confo
   return new ConformanceError('E_MANIFEST', message, context);
 }
 
-/** Code-unit order (byte order for ASCII), independent of locale. */
-function compareText(a: string, b: string): number {
+/**
+ * Code-unit order (byte order for ASCII), independent of locale: the one order of
+ * the corpus's ids, paths and file names (manifest, digest, archive, runner).
+ */
+export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
