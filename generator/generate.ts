@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { replaceDirectoryAtomically, writeFileAtomic } from '../src/atomic-write.js';
+import { replaceDirectoryAtomically, statIfExists, writeFileAtomic } from '../src/atomic-write.js';
 import { ConformanceError } from '../src/errors.js';
 import { writeFixtureFolder } from '../src/fixture-io.js';
 import { buildManifest, CORPUS_AUXILIARY_FILES, loadManifest, MANIFEST_FILE, readManifestEntry, serializeManifest, verifyCorpus, writeManifest } from '../src/manifest.js';
@@ -69,12 +69,7 @@ export interface GenerateSummary {
 }
 
 async function previousManifest(outDir: string): Promise<Manifest | null> {
-  try {
-    await stat(join(outDir, MANIFEST_FILE));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
+  if ((await statIfExists(join(outDir, MANIFEST_FILE))) === undefined) return null;
   return loadManifest(outDir);
 }
 

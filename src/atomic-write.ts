@@ -3,7 +3,11 @@
  * everything is built under a temporary name beside the target, then renamed.
  * rename(2) within one folder replaces a file atomically.
  */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { createWriteStream, type Stats } from 'node:fs';
+import { once } from 'node:events';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import type { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { dirname } from 'node:path';
 
 let counter = 0;
@@ -96,6 +100,38 @@ async function syncFolder(folder: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Stream `source` through `transforms` into a new file (`file` must not exist:
+ * callers pass a siblingName). On failure the file is removed before the error is
+ * thrown, also when the failure came while the file was still being opened: the
+ * write stream is first let close, so no file appears after the cleanup.
+ */
+export async function pipeIntoNewFile(file: string, source: Readable, ...transforms: Transform[]): Promise<void> {
+  const sink = createWriteStream(file, { flags: 'wx' });
+  let opened = false;
+  sink.once('open', () => {
+    opened = true;
+  });
+  try {
+    await pipeline([source, ...transforms, sink]);
+  } catch (error) {
+    if (!sink.closed) await once(sink, 'close');
+    // Not opened: the file is not ours (EEXIST) or was never created.
+    if (opened) await rm(file, { force: true });
+    throw error;
+  }
+}
+
+/** stat(path), or undefined when nothing is there (ENOENT); other errors are thrown as they come. */
+export async function statIfExists(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
   }
 }
 

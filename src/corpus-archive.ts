@@ -25,14 +25,13 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { Header, Pax, type ReadEntry, Unpack } from 'tar';
-import { siblingName, writeFileAtomic } from './atomic-write.js';
+import { pipeIntoNewFile, siblingName, statIfExists, writeFileAtomic } from './atomic-write.js';
 import { ConformanceError, describeValue, isConformanceError } from './errors.js';
 import { sha256Hex } from './hash.js';
 import { CORPUS_AUXILIARY_FILES, MANIFEST_FILE, compareText, loadManifest, verifyCorpus } from './manifest.js';
@@ -151,10 +150,7 @@ async function planEntries(corpusDir: string, manifest: Manifest): Promise<Plann
   const entries: PlannedEntry[] = [{ relative: '', kind: 'folder' }];
   const rootFiles = [MANIFEST_FILE];
   for (const auxiliary of CORPUS_AUXILIARY_FILES) {
-    const found = await stat(join(corpusDir, auxiliary)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    });
+    const found = await statIfExists(join(corpusDir, auxiliary));
     if (found?.isFile()) rootFiles.push(auxiliary);
   }
   const children: PlannedEntry[] = rootFiles.map((name) => ({ relative: name, kind: 'file' }));
@@ -193,10 +189,7 @@ async function resolveOutFile(out: string | undefined, corpusVersion: string): P
   const name = archiveFileName(corpusVersion);
   if (out === undefined) return name;
   if (out.endsWith('/')) return join(out, name);
-  const existing = await stat(out).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
+  const existing = await statIfExists(out);
   return existing?.isDirectory() ? join(out, name) : out;
 }
 
@@ -255,13 +248,8 @@ export async function packCorpus(corpusDir: string, options: PackOptions = {}): 
       callback(null, chunk);
     },
   });
-  try {
-    // zlib's gzip header has mtime 0 and no file name; only the OS byte needs fixing.
-    await pipeline(Readable.from(tarStream()), createGzip({ level: GZIP_LEVEL }), portableGzipHeader, createWriteStream(temporary, { flags: 'wx' }));
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  // zlib's gzip header has mtime 0 and no file name; only the OS byte needs fixing.
+  await pipeIntoNewFile(temporary, Readable.from(tarStream()), createGzip({ level: GZIP_LEVEL }), portableGzipHeader);
   const sha256 = hash.digest('hex');
   try {
     await rename(temporary, file);

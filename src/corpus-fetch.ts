@@ -14,14 +14,13 @@
  * `dest` must be missing, an empty folder, or a corpus folder (it has a
  * manifest.json): fetchCorpus never replaces a folder that is something else.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { replaceDirectoryAtomically, siblingName } from './atomic-write.js';
+import { pipeIntoNewFile, replaceDirectoryAtomically, siblingName, statIfExists } from './atomic-write.js';
 import { type ArchiveLimits, resolveArchiveLimits, unpackArchive } from './corpus-archive.js';
 import { ConformanceError, describeValue } from './errors.js';
 import { MANIFEST_FILE, loadManifest, verifyCorpus } from './manifest.js';
@@ -97,10 +96,7 @@ function describeUrl(url: URL): string {
 
 /** Refuse a `dest` that is neither missing, nor an empty folder, nor a corpus folder. Returns whether it exists. */
 async function checkDestination(dest: string): Promise<boolean> {
-  const found = await stat(dest).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
+  const found = await statIfExists(dest);
   if (found === undefined) return false;
   if (!found.isDirectory()) throw fetchError(`${dest}: expected a corpus folder, an empty folder or nothing, found a file: refusing to replace it`, { dest });
   const names = await readdir(dest);
@@ -134,7 +130,7 @@ async function saveCapped(
       callback(null, chunk);
     },
   });
-  await pipeline(body, counter, createWriteStream(file, { flags: 'wx' }));
+  await pipeIntoNewFile(file, body, counter);
   return { sha256: hash.digest('hex'), bytes };
 }
 

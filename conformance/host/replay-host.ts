@@ -7,7 +7,8 @@
  *
  * A fixture with no folder or without one of its declared outputs is `missing`, never passed.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { statIfExists } from '../../src/atomic-write.js';
 import { join } from 'node:path';
 import { ConformanceError } from '../../src/errors.js';
 import { readNpyFile } from '../../src/npy.js';
@@ -17,16 +18,6 @@ import { validateCapabilities } from './capabilities.js';
 import { checkOutputTensor } from './result-check.js';
 
 export const REPLAY_CAPABILITIES_FILE = 'adapter.json';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
-}
 
 export class ReplayHost implements AdapterHost {
   constructor(private readonly dir: string) {}
@@ -64,7 +55,7 @@ export class ReplayHost implements AdapterHost {
     const wanted = OUTPUT_NAMES.filter((name) => request.expected[name] !== undefined);
     const absent: string[] = [];
     for (const name of wanted) {
-      if (!(await exists(join(folder, `${name}.npy`)))) absent.push(`${name}.npy`);
+      if ((await statIfExists(join(folder, `${name}.npy`))) === undefined) absent.push(`${name}.npy`);
     }
     if (absent.length > 0) {
       return { kind: 'missing', message: `no replayed output ${absent.join(', ')} in ${folder}` };
