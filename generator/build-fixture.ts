@@ -41,13 +41,16 @@ export interface BuiltFixture {
   meta: Omit<FixtureMeta, 'files'>;
   tensors: FixtureTensors;
   witnessRecords: WitnessRecord[];
-  /** Measured with performance.now(); never written into the corpus. */
-  timings: {
-    oracleSeconds: number;
-    witnessSeconds: Record<string, number>;
-    /** Comparing each witness's results with the oracle's (compareOutput). */
-    agreementSeconds: number;
-  };
+}
+
+/** Running totals buildFixture adds its timings into (performance.now(); never written into the corpus). */
+export interface FixtureTimings {
+  /** Drawing the data and computing the expected values and magnitudes (float64 oracle). */
+  oracleSeconds: number;
+  /** Per witness name (e.g. 'onnxruntime-node', 'tfjs-cpu'): time inside witness.compute(). */
+  witnessSeconds: Record<string, number>;
+  /** Comparing each witness's results with the oracle's (compareOutput). */
+  agreementSeconds: number;
 }
 
 function float64Tensor(shape: number[], data: Float64Array): Float64Tensor {
@@ -104,19 +107,15 @@ function drawAndCompute(plan: FixturePlan) {
   throw new ConformanceError('E_GENERATOR', `fixture ${plan.id}: the ${plan.family} family's rule cannot hold: ${lastProblem}`, { id: plan.id });
 }
 
-/** Where buildFixture adds its timings as it measures them (so they survive a fixture that fails). */
-export type FixtureTimings = BuiltFixture['timings'];
-
 /**
- * Build one fixture. `accumulate`, when given, receives each timing as soon as it is
- * measured (the generator's running totals), also when a witness then disagrees.
+ * Build one fixture. `timings`, when given, receives each timing as soon as it is
+ * measured (the generator's running totals), so they survive a witness that then disagrees.
  */
-export async function buildFixture(plan: FixturePlan, witnesses: readonly Witness[], accumulate?: FixtureTimings): Promise<BuiltFixture> {
+export async function buildFixture(plan: FixturePlan, witnesses: readonly Witness[], timings?: FixtureTimings): Promise<BuiltFixture> {
   const definition = DATA_FAMILY_DEFINITIONS[plan.family];
   const oracleStart = performance.now();
   const { data, expected, magnitude, lengths } = drawAndCompute(plan);
-  const oracleSeconds = (performance.now() - oracleStart) / 1000;
-  if (accumulate !== undefined) accumulate.oracleSeconds += oracleSeconds;
+  if (timings !== undefined) timings.oracleSeconds += (performance.now() - oracleStart) / 1000;
 
   const inputs: Record<'x' | 'w' | 'dy', Tensor> = {
     x: { dtype: plan.dtype, shape: plan.geometry.xShape, data: fromFloat64Array(data.x, plan.dtype) },
@@ -126,13 +125,10 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Witnes
   const largestMagnitude = Math.max(...OUTPUT_NAMES.map((name) => maxFinite(magnitude[name].data)));
 
   const witnessRecords: WitnessRecord[] = [];
-  const witnessSeconds: Record<string, number> = {};
-  let agreementSeconds = 0;
   for (const witness of witnesses) {
     const start = performance.now();
     const result = await witness.compute({ ...inputs, params: plan.params });
-    witnessSeconds[witness.name] = (performance.now() - start) / 1000;
-    if (accumulate !== undefined) accumulate.witnessSeconds[witness.name] = (accumulate.witnessSeconds[witness.name] ?? 0) + witnessSeconds[witness.name];
+    if (timings !== undefined) timings.witnessSeconds[witness.name] = (timings.witnessSeconds[witness.name] ?? 0) + (performance.now() - start) / 1000;
     // Exactness carries over to the witness's precision only when the proof holds there too.
     const rule = definition.rule === 'exact' && (plan.family !== 'exact' || exactnessHolds(largestMagnitude, result.computeDtype)) ? 'exact' : 'bound';
     const maxErrorInBounds = {} as Record<OutputName, number>;
@@ -148,9 +144,7 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Witnes
         magnitude: magnitude[output].data,
         got: result[output],
       });
-      const compareSeconds = (performance.now() - compareStart) / 1000;
-      agreementSeconds += compareSeconds;
-      if (accumulate !== undefined) accumulate.agreementSeconds += compareSeconds;
+      if (timings !== undefined) timings.agreementSeconds += (performance.now() - compareStart) / 1000;
       if (metrics.failingElements > 0) {
         const worst = metrics.worst;
         const where = worst ? `[${worst.index.join(', ')}]: expected ${worst.expected}, got ${worst.got}, bound ${worst.bound}` : '';
@@ -189,5 +183,5 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Witnes
     db: expected.db,
     magnitude: { dx: magnitude.dx, dw: magnitude.dw, db: magnitude.db },
   };
-  return { meta, tensors, witnessRecords, timings: { oracleSeconds, witnessSeconds, agreementSeconds } };
+  return { meta, tensors, witnessRecords };
 }

@@ -10,7 +10,7 @@ import { ConformanceError } from '../src/errors.js';
 import { writeFixtureFolder } from '../src/fixture-io.js';
 import { buildManifest, CORPUS_AUXILIARY_FILES, loadManifest, MANIFEST_FILE, readManifestEntry, serializeManifest, verifyCorpus, writeManifest } from '../src/manifest.js';
 import type { DataFamily, Manifest, ManifestEntry } from '../src/types.js';
-import { buildFixture, WITNESS_BACKENDS, witnessBackend, type WitnessRecord } from './build-fixture.js';
+import { buildFixture, WITNESS_BACKENDS, witnessBackend, type FixtureTimings, type WitnessRecord } from './build-fixture.js';
 import { CORPUS_VERSION, GENERATOR_NAME, GENERATOR_VERSION } from './corpus-version.js';
 import { planCorpus, type FixturePlan, type PlanOptions } from './fixture-plan.js';
 import type { Witness } from './witnesses/witness.js';
@@ -22,13 +22,7 @@ export const WITNESS_REPORT_FILE = CORPUS_AUXILIARY_FILES[0];
  * Where generation time goes, in seconds (performance.now()). Kept in memory only:
  * nothing of it is written into the corpus or the witness report.
  */
-export interface GenerateTimings {
-  /** Drawing the data and computing the expected values and magnitudes (float64 oracle). */
-  oracleSeconds: number;
-  /** Per witness name (e.g. 'onnxruntime-node', 'tfjs-cpu'): time inside witness.compute(). */
-  witnessSeconds: Record<string, number>;
-  /** Comparing every witness's results with the oracle's. */
-  agreementSeconds: number;
+export interface GenerateTimings extends FixtureTimings {
   /** Encoding and writing the fixture folders (and reading back their manifest entries). */
   writingSeconds: number;
   /** Writing the manifest and the witness report, and verifying the new corpus before the swap. */
