@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { ConformanceError } from '../src/errors.js';
 import { packageRoot } from '../src/paths.js';
+import type { Report } from '../src/report-types.js';
 import type { RssRecord } from './rss-probe.js';
 
 export interface RunnerMeasurement {
@@ -40,13 +41,8 @@ export interface RunnerMeasurement {
   corpusDigest: string;
 }
 
-interface ReportSummary {
-  seconds: number;
-  adapterSeconds: number;
-  counts: Record<string, number>;
-  selection: { selected: number };
-  corpus: { digest: string };
-}
+/** What the measurement reads of the CLI's --json report. */
+type ReportSummary = Pick<Report, 'seconds' | 'adapterSeconds' | 'counts' | 'selection' | 'corpus'>;
 
 /** The built file of a module of this package (the benchmark measures the build, like users run it). */
 export function distPath(...parts: string[]): string {
