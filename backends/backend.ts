@@ -1,31 +1,49 @@
 /**
- * A witness: an independent production backend that recomputes dx, dw and db
- * so that the oracle's expected values are checked before a fixture is written.
+ * The one contract for a compute backend: something that computes dx, dw and db
+ * of a Conv2d from x, w and dy in the corpus layouts (NCHW activations, OIHW
+ * filters) and returns them as float64.
+ *
+ * The generator runs backends as witnesses (each fixture's oracle values must
+ * agree with every witness within the bound of the precision it computed in);
+ * the runner bundles them as adapters (conformance/adapters/backend-adapter.ts),
+ * which round the float64 results to the fixture's dtype.
+ *
+ * Backends on optional packages (onnxruntime-node, @tensorflow/tfjs) load them
+ * when they are created, never when their module is imported, and throw
+ * E_BACKEND_MISSING naming what to install (./load-optional.ts).
  */
-import type { Conv2dParams, Dtype, Tensor } from '../../src/types.js';
+import type { Conv2dParams, Dtype, Tensor } from '../src/types.js';
 
-export interface WitnessRequest {
-  /** Inputs in the fixture's dtype, NCHW / OIHW. */
+export interface BackendRequest {
+  /** Inputs in the fixture's dtype, NCHW / OIHW / NCHW. */
   x: Tensor;
   w: Tensor;
   dy: Tensor;
   params: Conv2dParams;
 }
 
-export interface WitnessResult {
+export interface BackendResult {
   /** Results decoded to float64, NCHW / OIHW / [Cout]. */
   dx: Float64Array;
   dw: Float64Array;
   db: Float64Array;
-  /** The precision the backend computed in; the agreement bound uses its unit roundoff. */
+  /** The precision the backend computed in; an agreement bound uses its unit roundoff. */
   computeDtype: Dtype;
 }
 
-export interface Witness {
-  /** Stable name recorded in fixtures, e.g. 'onnxruntime-node' or 'tfjs-cpu'. */
+export interface Backend {
+  /** Stable name, e.g. 'float64-oracle', 'onnxruntime-node', 'tfjs-cpu'. */
   readonly name: string;
-  /** Backend version, e.g. '1.30.0'. */
+  /** Version of the package that computes, e.g. '1.30.0'. */
   readonly version: string;
-  compute(request: WitnessRequest): Promise<WitnessResult>;
+  /**
+   * The fixture dtypes whose bound the results meet, i.e. what a bundled adapter
+   * on this backend declares. compute() may accept other inputs too (the float32
+   * backends take float64 inputs holding float32 values, as the generator's
+   * witnesses) and then reports the precision it used in computeDtype.
+   */
+  readonly dtypes: readonly Dtype[];
+  compute(request: BackendRequest): Promise<BackendResult>;
+  /** Release what the backend holds (sessions, tensors); compute() is not called afterwards. */
   dispose(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 /**
  * A small protobuf encoder for ONNX models: just the wire format (varints and
- * length-delimited fields) and the few messages of onnx.proto the witness needs
+ * length-delimited fields) and the few messages of onnx.proto the onnxruntime backend needs
  * to describe a graph of standard operators. Nothing is decoded.
  *
  * Wire format (https://protobuf.dev/programming-guides/encoding/):
@@ -12,7 +12,7 @@
  * integers are written unpacked (one tag per element), proto2's default, which
  * every parser accepts.
  */
-import { ConformanceError, describeValue } from '../../src/errors.js';
+import { ConformanceError, describeValue } from '../src/errors.js';
 
 const WIRE_VARINT = 0;
 const WIRE_LENGTH_DELIMITED = 2;
@@ -92,7 +92,7 @@ export class ProtobufWriter {
 }
 
 // ---------------------------------------------------------------------------
-// onnx.proto, the part the witness uses.
+// onnx.proto, the part the onnxruntime backend uses.
 
 /** TensorProto.DataType values. */
 export const ONNX_ELEMENT_TYPE = { float: 1, int64: 7, float16: 10, double: 11 } as const;

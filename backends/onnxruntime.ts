@@ -1,6 +1,8 @@
 /**
- * The onnxruntime-node witness: recomputes dx, dw and db with ONNX Runtime's CPU
- * kernels from a model built in memory (generator/witnesses/onnx-protobuf.ts).
+ * The onnxruntime-node backend: computes dx, dw and db with ONNX Runtime's CPU
+ * kernels from a model built in memory (./onnx-protobuf.ts). onnxruntime-node is
+ * an optional peer dependency, imported by createOnnxruntimeBackend() (a missing
+ * package is E_BACKEND_MISSING).
  *
  * One model per (compute dtype, shapes, parameters), opset 17, inputs x, w, dy:
  *   dx = ConvTranspose(dy, w) with the forward's strides, dilations, group, pads and
@@ -24,27 +26,41 @@
  *  - float32 inputs run in float32.
  *  - float64 inputs run in float32 too (computeDtype 'float32'; the agreement check
  *    must use float32 bounds). ASSUMPTION: the generator keeps float64 fixture inputs
- *    exactly representable in float32, so the witness sees the very same inputs and its
+ *    exactly representable in float32, so the backend sees the very same inputs and its
  *    error is only float32 arithmetic. compute() asserts this for every element and
  *    throws E_WITNESS otherwise.
  *  - float16 inputs run in float16 only if the provider has native float16 kernels
  *    for Conv, ConvTranspose and ReduceSum. Where it has not, ORT silently wraps the
  *    float32 kernel in Cast nodes (its InsertCastTransformer), i.e. computes in float32
  *    and rounds the outputs to float16. A one-time probe (a profiled float16 session)
- *    tells the two apart; without native kernels the witness runs the float32 model on
+ *    tells the two apart; without native kernels the backend runs the float32 model on
  *    the float16 values (exactly representable) and reports computeDtype 'float32'.
+ * As a bundled adapter it declares float16 and float32 (ONNXRUNTIME_DTYPES): float64
+ * results computed in float32 cannot meet the float64 bound.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { float16BitsToFloat64, expectedArrayType, toFloat64Array } from '../../src/dtype.js';
-import { ConformanceError, describeValue } from '../../src/errors.js';
-import { conv2dBackwardGeometry, shapeSize, transposeOutputPadding, type Conv2dGeometry } from '../../src/geometry.js';
-import type { Conv2dParams, Dtype, Tensor } from '../../src/types.js';
+import type * as Ort from 'onnxruntime-node';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { float16BitsToFloat64, expectedArrayType, toFloat64Array } from '../src/dtype.js';
+import { ConformanceError, describeValue } from '../src/errors.js';
+import { conv2dBackwardGeometry, shapeSize, transposeOutputPadding, type Conv2dGeometry } from '../src/geometry.js';
+import type { Conv2dParams, Dtype, Tensor } from '../src/types.js';
 import { encodeModel, type OnnxElementType, type OnnxNode } from './onnx-protobuf.js';
-import type { Witness, WitnessRequest, WitnessResult } from './witness.js';
+import type { Backend, BackendRequest, BackendResult } from './backend.js';
+import { importOptional } from './load-optional.js';
+
+type OrtModule = typeof Ort;
+
+/** The fixture dtypes whose bound this backend's results meet. */
+export const ONNXRUNTIME_DTYPES: readonly Dtype[] = ['float16', 'float32'];
+
+/** onnxruntime-node, or E_BACKEND_MISSING naming what to install. */
+export function loadOnnxruntime(): Promise<OrtModule> {
+  return importOptional('onnxruntime-node', 'the onnxruntime backend', () => import('onnxruntime-node'));
+}
 
 /** The ONNX operator set the models import (ReduceSum takes axes as an input since 13). */
 export const ONNX_OPSET_VERSION = 17;
@@ -171,10 +187,11 @@ export interface ProfiledNode {
  * with profiling on, and read which kernels ran: native float16 only if no Cast was
  * inserted and Conv, ConvTranspose and ReduceSum all took float16 inputs.
  */
-export async function probeNativeFloat16(): Promise<{ native: boolean; kernels: ProfiledNode[] }> {
+export async function probeNativeFloat16(ort?: OrtModule): Promise<{ native: boolean; kernels: ProfiledNode[] }> {
+  const { InferenceSession, Tensor: OrtTensor } = ort ?? (await loadOnnxruntime());
   const params: Conv2dParams = { stride: [2, 1], dilation: [1, 2], pads: { top: 1, bottom: 0, left: 0, right: 1 }, groups: 2 };
   const geometry = conv2dBackwardGeometry([1, 2, 4, 4], [2, 1, 2, 2], [1, 2, 2, 3], params);
-  const directory = await mkdtemp(join(tmpdir(), 'onnxruntime-witness-probe-'));
+  const directory = await mkdtemp(join(tmpdir(), 'onnxruntime-backend-probe-'));
   try {
     try {
       const session = await InferenceSession.create(buildConv2dBackwardModel(geometry, params, 'float16'), {
@@ -236,11 +253,15 @@ interface CachedSession {
   computeDtype: OnnxComputeDtype;
 }
 
-export class OnnxruntimeWitness implements Witness {
+export class OnnxruntimeBackend implements Backend {
   readonly name = 'onnxruntime-node';
   readonly version: string = readPackageVersion();
+  readonly dtypes = ONNXRUNTIME_DTYPES;
   private readonly sessions = new Map<string, Promise<CachedSession>>();
   private float16Native: Promise<boolean> | undefined;
+
+  /** Use createOnnxruntimeBackend(), which loads the package first. */
+  constructor(private readonly ort: OrtModule) {}
 
   /** Number of models built and cached so far. */
   get cachedSessionCount(): number {
@@ -249,7 +270,7 @@ export class OnnxruntimeWitness implements Witness {
 
   /** Whether float16 inputs are computed in float16 (native kernels) or in float32 (see the module comment). */
   async float16ComputeDtype(): Promise<OnnxComputeDtype> {
-    this.float16Native ??= probeNativeFloat16().then(
+    this.float16Native ??= probeNativeFloat16(this.ort).then(
       (probe) => probe.native,
       (error: unknown) => {
         this.float16Native = undefined; // a later call probes again
@@ -259,15 +280,15 @@ export class OnnxruntimeWitness implements Witness {
     return (await this.float16Native) ? 'float16' : 'float32';
   }
 
-  async compute(request: WitnessRequest): Promise<WitnessResult> {
+  async compute(request: BackendRequest): Promise<BackendResult> {
     const geometry = conv2dBackwardGeometry(request.x.shape, request.w.shape, request.dy.shape, request.params);
     const dtype = requireInputs(request);
     const computeDtype: OnnxComputeDtype = dtype === 'float16' ? await this.float16ComputeDtype() : 'float32';
     const { session } = await this.session(geometry, request.params, computeDtype);
     const feeds = {
-      x: toOrtTensor(request.x, 'x', computeDtype),
-      w: toOrtTensor(request.w, 'w', computeDtype),
-      dy: toOrtTensor(request.dy, 'dy', computeDtype),
+      x: toOrtTensor(this.ort, request.x, 'x', computeDtype),
+      w: toOrtTensor(this.ort, request.w, 'w', computeDtype),
+      dy: toOrtTensor(this.ort, request.dy, 'dy', computeDtype),
     };
     const outputs = await session.run(feeds);
     return {
@@ -292,7 +313,7 @@ export class OnnxruntimeWitness implements Witness {
     });
     let cached = this.sessions.get(key);
     if (cached === undefined) {
-      cached = InferenceSession.create(buildConv2dBackwardModel(geometry, params, computeDtype), SESSION_OPTIONS).then(
+      cached = this.ort.InferenceSession.create(buildConv2dBackwardModel(geometry, params, computeDtype), SESSION_OPTIONS).then(
         (session) => ({ session, computeDtype }),
         (error: unknown) => {
           this.sessions.delete(key);
@@ -313,8 +334,13 @@ export class OnnxruntimeWitness implements Witness {
   }
 }
 
-/** Check the request's tensors at the witness boundary; returns their common dtype. */
-function requireInputs(request: WitnessRequest): Dtype {
+/** onnxruntime-node loaded (E_BACKEND_MISSING when it is not installed) and a backend on it. */
+export async function createOnnxruntimeBackend(): Promise<OnnxruntimeBackend> {
+  return new OnnxruntimeBackend(await loadOnnxruntime());
+}
+
+/** Check the request's tensors at the backend boundary; returns their common dtype. */
+function requireInputs(request: BackendRequest): Dtype {
   const dtype = request.x.dtype;
   for (const [name, tensor] of [
     ['x', request.x],
@@ -322,7 +348,7 @@ function requireInputs(request: WitnessRequest): Dtype {
     ['dy', request.dy],
   ] as const) {
     if (tensor.dtype !== dtype) {
-      throw new ConformanceError('E_WITNESS', `onnxruntime-node witness: ${name} is ${describeValue(tensor.dtype)} but x is ${dtype}; expected one dtype for x, w, dy`, {
+      throw new ConformanceError('E_WITNESS', `onnxruntime-node backend: ${name} is ${describeValue(tensor.dtype)} but x is ${dtype}; expected one dtype for x, w, dy`, {
         name,
       });
     }
@@ -330,14 +356,14 @@ function requireInputs(request: WitnessRequest): Dtype {
     if (Object.prototype.toString.call(tensor.data) !== `[object ${arrayType}]`) {
       throw new ConformanceError(
         'E_WITNESS',
-        `onnxruntime-node witness: ${name} (${dtype}) expected ${arrayType} data, found ${Object.prototype.toString.call(tensor.data)}`,
+        `onnxruntime-node backend: ${name} (${dtype}) expected ${arrayType} data, found ${Object.prototype.toString.call(tensor.data)}`,
         { name },
       );
     }
     if (tensor.data.length !== shapeSize(tensor.shape)) {
       throw new ConformanceError(
         'E_WITNESS',
-        `onnxruntime-node witness: ${name} shape [${tensor.shape.join(', ')}] needs ${shapeSize(tensor.shape)} elements, found ${tensor.data.length}`,
+        `onnxruntime-node backend: ${name} shape [${tensor.shape.join(', ')}] needs ${shapeSize(tensor.shape)} elements, found ${tensor.data.length}`,
         { name },
       );
     }
@@ -346,7 +372,8 @@ function requireInputs(request: WitnessRequest): Dtype {
 }
 
 /** The input as an ORT tensor in the compute dtype; float64 values must be float32 values. */
-function toOrtTensor(tensor: Tensor, name: string, computeDtype: OnnxComputeDtype): OrtTensor {
+function toOrtTensor(ort: OrtModule, tensor: Tensor, name: string, computeDtype: OnnxComputeDtype): OrtTensor {
+  const OrtTensor = ort.Tensor;
   if (computeDtype === 'float16') return new OrtTensor('float16', tensor.data as Uint16Array, tensor.shape);
   if (tensor.dtype === 'float32') return new OrtTensor('float32', tensor.data as Float32Array, tensor.shape);
   if (tensor.dtype === 'float16') {
@@ -362,8 +389,8 @@ function toOrtTensor(tensor: Tensor, name: string, computeDtype: OnnxComputeDtyp
     if (narrowed[index] !== values[index] && !Number.isNaN(values[index])) {
       throw new ConformanceError(
         'E_WITNESS',
-        `onnxruntime-node witness: float64 input ${name}[${index}] = ${values[index]} is not exactly representable in float32 ` +
-          `(nearest float32 ${narrowed[index]}); this witness computes float64 fixtures in float32 and needs float32-representable inputs`,
+        `onnxruntime-node backend: float64 input ${name}[${index}] = ${values[index]} is not exactly representable in float32 ` +
+          `(nearest float32 ${narrowed[index]}); this backend computes float64 fixtures in float32 and needs float32-representable inputs`,
         { name, index, value: values[index] },
       );
     }
@@ -374,11 +401,11 @@ function toOrtTensor(tensor: Tensor, name: string, computeDtype: OnnxComputeDtyp
 /** An ORT output decoded to float64 after checking its shape. */
 function fromOrtTensor(tensor: OrtTensor | undefined, name: string, shape: number[]): Float64Array {
   if (tensor === undefined) {
-    throw new ConformanceError('E_WITNESS', `onnxruntime-node witness: the session returned no output ${name}`, { name });
+    throw new ConformanceError('E_WITNESS', `onnxruntime-node backend: the session returned no output ${name}`, { name });
   }
   const dims = [...tensor.dims];
   if (dims.length !== shape.length || dims.some((size, axis) => size !== shape[axis])) {
-    throw new ConformanceError('E_WITNESS', `onnxruntime-node witness: output ${name} has shape [${dims.join(', ')}], expected [${shape.join(', ')}]`, {
+    throw new ConformanceError('E_WITNESS', `onnxruntime-node backend: output ${name} has shape [${dims.join(', ')}], expected [${shape.join(', ')}]`, {
       name,
       dims,
       shape,
@@ -386,5 +413,5 @@ function fromOrtTensor(tensor: OrtTensor | undefined, name: string, shape: numbe
   }
   if (tensor.type === 'float16' && tensor.data instanceof Uint16Array) return toFloat64Array(tensor.data, 'float16');
   if (tensor.type === 'float16' || tensor.type === 'float32') return Float64Array.from(tensor.data as ArrayLike<number>);
-  throw new ConformanceError('E_WITNESS', `onnxruntime-node witness: output ${name} has element type ${tensor.type}, expected float32 or float16`, { name });
+  throw new ConformanceError('E_WITNESS', `onnxruntime-node backend: output ${name} has element type ${tensor.type}, expected float32 or float16`, { name });
 }

@@ -20,9 +20,9 @@
  * channels [g*Cout/G, (g+1)*Cout/G): one plain conv per group, dx concatenated
  * along channels, dw along output channels.
  */
-import { ConformanceError } from '../../src/errors.js';
-import { conv2dBackwardGeometry, convOutputSize, effectiveKernelSize, shapeSize } from '../../src/geometry.js';
-import type { Conv2dParams, Float64Tensor, Pads } from '../../src/types.js';
+import { ConformanceError } from '../src/errors.js';
+import { conv2dBackwardGeometry, convOutputSize, effectiveKernelSize, shapeSize } from '../src/geometry.js';
+import type { Conv2dParams, Float64Tensor, Pads } from '../src/types.js';
 
 // ---------------------------------------------------------------------------
 // Tensors

@@ -1,10 +1,10 @@
 /**
- * The TensorFlow.js witness: dx and dw from TF.js's Conv2DBackpropInput and
+ * The TensorFlow.js backend: dx and dw from TF.js's Conv2DBackpropInput and
  * Conv2DBackpropFilter kernels (called through the engine), db from tf.sum.
  *
  * Backend: @tensorflow/tfjs-node when it is already installed (it is never a
  * dependency: its install script downloads libtensorflow), otherwise the CPU
- * kernels of @tensorflow/tfjs. `name` says which one witnessed ('tfjs-node' or
+ * kernels of @tensorflow/tfjs. `name` says which one computed ('tfjs-node' or
  * 'tfjs-cpu'); `fallbackReason` keeps why tfjs-node was not used.
  *
  * TF.js's backprop kernels take one group and no dilation, NHWC activations and
@@ -12,13 +12,15 @@
  * by ./tfjs-decompositions.ts, and layouts are converted on the way in and out.
  * TF.js computes in float32: float16 and float32 inputs convert exactly, and
  * float64 inputs must be float32 values (checked, with an E_WITNESS error).
+ * @tensorflow/tfjs is an optional peer dependency, imported on create().
+ * As a bundled adapter it declares float16 and float32 (TFJS_DTYPES).
  */
 import type * as TfModule from '@tensorflow/tfjs';
-import { toFloat64Array, expectedArrayType } from '../../src/dtype.js';
-import { ConformanceError, describeValue } from '../../src/errors.js';
-import { conv2dBackwardGeometry, shapeSize } from '../../src/geometry.js';
-import { DTYPES } from '../../src/types.js';
-import type { Float64Tensor, Pads, Tensor } from '../../src/types.js';
+import { toFloat64Array, expectedArrayType } from '../src/dtype.js';
+import { ConformanceError, describeValue } from '../src/errors.js';
+import { conv2dBackwardGeometry, shapeSize } from '../src/geometry.js';
+import { DTYPES } from '../src/types.js';
+import type { Dtype, Float64Tensor, Pads, Tensor } from '../src/types.js';
 import {
   decomposedConv2dBackward,
   hwioToOihw,
@@ -29,13 +31,14 @@ import {
   type DilatedInputMethod,
   type PlainConvBackward,
 } from './tfjs-decompositions.js';
-import type { Witness, WitnessRequest, WitnessResult } from './witness.js';
+import type { Backend, BackendRequest, BackendResult } from './backend.js';
+import { importOptional } from './load-optional.js';
 
 type Tf = typeof TfModule;
 
-export type TfjsWitnessName = 'tfjs-node' | 'tfjs-cpu';
+export type TfjsBackendName = 'tfjs-node' | 'tfjs-cpu';
 
-export interface TfjsWitnessOptions {
+export interface TfjsBackendOptions {
   /** 'auto' (default): tfjs-node when it can be loaded, else tfjs CPU. 'cpu': tfjs CPU without trying tfjs-node. */
   backend?: 'auto' | 'cpu';
   /** How dx of dilated convs is rewritten (see tfjs-decompositions.ts); default 'auto'. */
@@ -49,11 +52,14 @@ export interface TfjsComputeInfo {
   kernelCalls: number;
 }
 
+/** The fixture dtypes whose bound this backend's results meet (a float32 result cannot meet the float64 bound). */
+export const TFJS_DTYPES: readonly Dtype[] = ['float16', 'float32'];
+
 const TFJS_NODE_SPECIFIER = '@tensorflow/tfjs-node';
 
 interface LoadedBackend {
   tf: Tf;
-  name: TfjsWitnessName;
+  name: TfjsBackendName;
   version: string;
   fallbackReason: string | null;
 }
@@ -75,9 +81,9 @@ async function loadTfjsNode(): Promise<LoadedBackend> {
 }
 
 async function loadTfjsCpu(fallbackReason: string | null): Promise<LoadedBackend> {
-  const tf: Tf = await import('@tensorflow/tfjs');
+  const tf: Tf = await importOptional('@tensorflow/tfjs', 'the tfjs backend', () => import('@tensorflow/tfjs'));
   if (!(await tf.setBackend('cpu'))) {
-    throw new ConformanceError('E_WITNESS', "tfjs witness: tf.setBackend('cpu') failed; @tensorflow/tfjs's CPU backend is not available", {});
+    throw new ConformanceError('E_WITNESS', "tfjs backend: tf.setBackend('cpu') failed; @tensorflow/tfjs's CPU backend is not available", {});
   }
   await tf.ready();
   silenceNodeBanner(tf);
@@ -119,7 +125,7 @@ function explicitPadding(pads: Pads): number[][] {
 
 function checkResultShape(kernel: string, found: number[], expected: number[]): void {
   if (found.length !== expected.length || found.some((size, axis) => size !== expected[axis])) {
-    throw new ConformanceError('E_WITNESS', `tfjs witness: ${kernel} returned shape [${found.join(', ')}], expected [${expected.join(', ')}]`, {
+    throw new ConformanceError('E_WITNESS', `tfjs backend: ${kernel} returned shape [${found.join(', ')}], expected [${expected.join(', ')}]`, {
       kernel,
       found,
       expected,
@@ -130,19 +136,19 @@ function checkResultShape(kernel: string, found: number[], expected: number[]): 
 /** Decode one input to float64 after checking it at the boundary; float64 inputs must be float32 values. */
 function decodeInput(tensor: Tensor, name: string): Float64Tensor {
   if (!DTYPES.includes(tensor.dtype)) {
-    throw new ConformanceError('E_WITNESS', `tfjs witness: ${name}.dtype: expected one of ${DTYPES.join(', ')}, found ${describeValue(tensor.dtype)}`, { name });
+    throw new ConformanceError('E_WITNESS', `tfjs backend: ${name}.dtype: expected one of ${DTYPES.join(', ')}, found ${describeValue(tensor.dtype)}`, { name });
   }
   const arrayType = expectedArrayType(tensor.dtype);
   if (Object.prototype.toString.call(tensor.data) !== `[object ${arrayType}]`) {
     throw new ConformanceError(
       'E_WITNESS',
-      `tfjs witness: ${name}.data: a ${tensor.dtype} tensor needs a ${arrayType}, found ${Object.prototype.toString.call(tensor.data)}`,
+      `tfjs backend: ${name}.data: a ${tensor.dtype} tensor needs a ${arrayType}, found ${Object.prototype.toString.call(tensor.data)}`,
       { name },
     );
   }
   const length = shapeSize(tensor.shape);
   if (tensor.data.length !== length) {
-    throw new ConformanceError('E_WITNESS', `tfjs witness: ${name}: shape [${tensor.shape.join(', ')}] needs ${length} elements, found ${tensor.data.length}`, {
+    throw new ConformanceError('E_WITNESS', `tfjs backend: ${name}: shape [${tensor.shape.join(', ')}] needs ${length} elements, found ${tensor.data.length}`, {
       name,
     });
   }
@@ -153,7 +159,7 @@ function decodeInput(tensor: Tensor, name: string): Float64Tensor {
       if (Math.fround(value) !== value && !Number.isNaN(value)) {
         throw new ConformanceError(
           'E_WITNESS',
-          `tfjs witness: ${name}[${index}] = ${value} (float64) is not exactly representable in float32, the precision TF.js computes in; ` +
+          `tfjs backend: ${name}[${index}] = ${value} (float64) is not exactly representable in float32, the precision TF.js computes in; ` +
             `expected float64 fixture inputs that are float32 values (nearest float32: ${Math.fround(value)})`,
           { name, index, value },
         );
@@ -163,9 +169,10 @@ function decodeInput(tensor: Tensor, name: string): Float64Tensor {
   return { dtype: 'float64', shape: [...tensor.shape], data };
 }
 
-export class TfjsWitness implements Witness {
-  readonly name: TfjsWitnessName;
+export class TfjsBackend implements Backend {
+  readonly name: TfjsBackendName;
   readonly version: string;
+  readonly dtypes = TFJS_DTYPES;
   /** Why tfjs-node was not used: null when it was, or when it was not tried (backend 'cpu'). */
   readonly fallbackReason: string | null;
   /** What the last compute() did. */
@@ -174,7 +181,7 @@ export class TfjsWitness implements Witness {
   private readonly decomposeOptions: DecomposeOptions;
   private disposed = false;
 
-  private constructor(loaded: LoadedBackend, options: TfjsWitnessOptions) {
+  private constructor(loaded: LoadedBackend, options: TfjsBackendOptions) {
     this.tf = loaded.tf;
     this.name = loaded.name;
     this.version = loaded.version;
@@ -182,15 +189,15 @@ export class TfjsWitness implements Witness {
     this.decomposeOptions = { dilatedInput: options.dilatedInput ?? 'auto' };
   }
 
-  static async create(options: TfjsWitnessOptions = {}): Promise<TfjsWitness> {
-    if ((options.backend ?? 'auto') === 'cpu') return new TfjsWitness(await loadTfjsCpu(null), options);
+  static async create(options: TfjsBackendOptions = {}): Promise<TfjsBackend> {
+    if ((options.backend ?? 'auto') === 'cpu') return new TfjsBackend(await loadTfjsCpu(null), options);
     let loaded: LoadedBackend;
     try {
       loaded = await loadTfjsNode();
     } catch (error) {
       loaded = await loadTfjsCpu(`${TFJS_NODE_SPECIFIER} could not be used (${errorText(error)}); using @tensorflow/tfjs's CPU kernels`);
     }
-    return new TfjsWitness(loaded, options);
+    return new TfjsBackend(loaded, options);
   }
 
   /** The backend's tensor count (tf.memory().numTensors), to check that compute() leaks nothing. */
@@ -198,8 +205,8 @@ export class TfjsWitness implements Witness {
     return this.tf.memory().numTensors;
   }
 
-  async compute(request: WitnessRequest): Promise<WitnessResult> {
-    if (this.disposed) throw new ConformanceError('E_WITNESS', `tfjs witness: compute() called after dispose()`, {});
+  async compute(request: BackendRequest): Promise<BackendResult> {
+    if (this.disposed) throw new ConformanceError('E_WITNESS', `tfjs backend: compute() called after dispose()`, {});
     const { params } = request;
     conv2dBackwardGeometry(request.x.shape, request.w.shape, request.dy.shape, params);
     const x = decodeInput(request.x, 'x');
@@ -289,7 +296,7 @@ export class TfjsWitness implements Witness {
   }
 }
 
-/** Load the best available TF.js backend and return the witness. */
-export function createTfjsWitness(options: TfjsWitnessOptions = {}): Promise<TfjsWitness> {
-  return TfjsWitness.create(options);
+/** Load the best available TF.js backend (E_BACKEND_MISSING without @tensorflow/tfjs) and return a backend on it. */
+export function createTfjsBackend(options: TfjsBackendOptions = {}): Promise<TfjsBackend> {
+  return TfjsBackend.create(options);
 }

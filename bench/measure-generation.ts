@@ -34,7 +34,7 @@ export interface GenerationMeasurement {
 export async function measureGeneration(options: { outDir: string; seedCount?: number; onFixture?: (done: number, total: number) => void }): Promise<GenerationMeasurement> {
   const started = performance.now();
   // Loaded here, not at the top: they pull in onnxruntime-node and TensorFlow.js.
-  const { createWitnesses } = await import('../generator/witnesses/create-witnesses.js');
+  const { createWitnesses } = await import('../generator/witnesses.js');
   const { generateCorpus } = await import('../generator/generate.js');
   const witnesses = await createWitnesses();
   const witnessStartupSeconds = (performance.now() - started) / 1000;

@@ -1,6 +1,6 @@
 /**
  * Our float64 oracle's backward (src/oracle conv2dBackward: dx, dw, db) against
- * onnxruntime-node's float32 backward (the generator's OnnxruntimeWitness: one
+ * onnxruntime-node's float32 backward (backends/onnxruntime.ts: one
  * cached single-threaded session per geometry, the same one the generator and
  * the bundled onnxruntime adapter use) on the realistic layers of the case
  * catalog whose accumulation lengths reach the thousands, with the `normal`
@@ -53,8 +53,8 @@ function seconds(start: number): number {
 }
 
 export async function measureOracle(options: { repetitions: number }): Promise<OracleMeasurement> {
-  const { OnnxruntimeWitness } = await import('../generator/witnesses/onnxruntime-witness.js');
-  const witness = new OnnxruntimeWitness();
+  const { createOnnxruntimeBackend } = await import('../backends/onnxruntime.js');
+  const witness = await createOnnxruntimeBackend();
   const layers: LayerTiming[] = [];
   try {
     for (const plan of realisticPlans()) {

@@ -17,7 +17,7 @@ import type { Conv2dGradients, Dtype, FixtureMeta, Float64Tensor, OutputName, Te
 import { OUTPUT_NAMES } from '../src/types.js';
 import { DATA_FAMILY_DEFINITIONS, EXACT_ATTEMPTS, exactnessHolds, type FamilyData } from './data-families.js';
 import type { FixturePlan } from './fixture-plan.js';
-import type { Witness } from './witnesses/witness.js';
+import type { Backend } from '../backends/backend.js';
 
 /** Stable names recorded in fixture.json; the exact backend and version go to the witness report. */
 export const WITNESS_BACKENDS = ['onnxruntime', 'tensorflow.js'] as const;
@@ -111,7 +111,7 @@ function drawAndCompute(plan: FixturePlan) {
  * Build one fixture. `timings`, when given, receives each timing as soon as it is
  * measured (the generator's running totals), so they survive a witness that then disagrees.
  */
-export async function buildFixture(plan: FixturePlan, witnesses: readonly Witness[], timings?: FixtureTimings): Promise<BuiltFixture> {
+export async function buildFixture(plan: FixturePlan, witnesses: readonly Backend[], timings?: FixtureTimings): Promise<BuiltFixture> {
   const definition = DATA_FAMILY_DEFINITIONS[plan.family];
   const oracleStart = performance.now();
   const { data, expected, magnitude, lengths } = drawAndCompute(plan);

@@ -11,7 +11,7 @@ import { isConformanceError } from '../src/errors.js';
 import { bundledCorpusDir } from '../src/paths.js';
 import { DATA_FAMILIES, type DataFamily } from '../src/types.js';
 import { generateCorpus, type GenerateSummary } from './generate.js';
-import { createWitnesses } from './witnesses/create-witnesses.js';
+import { createWitnesses } from './witnesses.js';
 
 function parseFamilies(value: string): DataFamily[] {
   const families = value.split(',').map((family) => family.trim());

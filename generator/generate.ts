@@ -13,7 +13,7 @@ import type { DataFamily, Manifest, ManifestEntry } from '../src/types.js';
 import { buildFixture, WITNESS_BACKENDS, witnessBackend, type FixtureTimings, type WitnessRecord } from './build-fixture.js';
 import { CORPUS_VERSION, GENERATOR_NAME, GENERATOR_VERSION } from './corpus-version.js';
 import { planCorpus, type FixturePlan, type PlanOptions } from './fixture-plan.js';
-import type { Witness } from './witnesses/witness.js';
+import type { Backend } from '../backends/backend.js';
 
 /** Witness records vary with the backend build, so they live beside the manifest, outside the digest. */
 export const WITNESS_REPORT_FILE = CORPUS_AUXILIARY_FILES[0];
@@ -35,7 +35,7 @@ export function emptyGenerateTimings(): GenerateTimings {
 
 export interface GenerateOptions extends PlanOptions {
   outDir: string;
-  witnesses: readonly Witness[];
+  witnesses: readonly Backend[];
   /** Allow a corpus whose content differs from the one in outDir under the same corpusVersion. */
   allowVersionReuse?: boolean;
   onFixture?: (plan: FixturePlan, done: number, total: number) => void;

@@ -1,8 +1,12 @@
-/** The two witnesses every fixture must pass: onnxruntime-node and TensorFlow.js. */
-import { OnnxruntimeWitness } from './onnxruntime-witness.js';
-import { createTfjsWitness } from './tfjs-witness.js';
-import type { Witness } from './witness.js';
+/**
+ * The two witnesses every fixture must pass: the onnxruntime-node and TensorFlow.js
+ * backends (backends/). Each loads its package here, so generation without one of
+ * them installed stops with E_BACKEND_MISSING naming what to install.
+ */
+import type { Backend } from '../backends/backend.js';
+import { createOnnxruntimeBackend } from '../backends/onnxruntime.js';
+import { createTfjsBackend } from '../backends/tfjs.js';
 
-export async function createWitnesses(): Promise<Witness[]> {
-  return [new OnnxruntimeWitness(), await createTfjsWitness()];
+export async function createWitnesses(): Promise<Backend[]> {
+  return [await createOnnxruntimeBackend(), await createTfjsBackend()];
 }

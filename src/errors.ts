@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'E_MANIFEST'
   | 'E_WITNESS'
   | 'E_WITNESS_DISAGREES'
+  | 'E_BACKEND_MISSING'
   | 'E_GENERATOR'
   | 'E_ADAPTER_LOAD'
   | 'E_ADAPTER_SHAPE'

@@ -1,41 +1,45 @@
 /**
- * An adapter made from one of the generator's witnesses (generator/witnesses/):
- * the bundled onnxruntime and tfjs adapters are production backends scored by the
- * suite, and the witnesses already drive those backends in the corpus layouts
- * (NCHW / OIHW) and return float64 results. The adapter rounds the results to the
- * fixture's dtype; the witness is created on init (or on first use) and disposed
- * on dispose.
+ * An adapter made from a compute backend (backends/): the bundled onnxruntime
+ * and tfjs adapters are production backends scored by the suite. Backends take
+ * the corpus layouts (NCHW / OIHW) and return float64 results; the adapter
+ * rounds them to the fixture's dtype. The backend is created on init (or on
+ * first use), which is when its optional package is loaded (E_BACKEND_MISSING
+ * when it is not installed), and disposed on dispose.
  */
 import { fromFloat64Array } from '../../src/dtype.js';
 import type { Adapter, BackwardRequest, BackwardResult, Dtype, Tensor } from '../../src/types.js';
-import type { Witness } from '../../generator/witnesses/witness.js';
+import type { Backend } from '../../backends/backend.js';
 
 function asTensor(values: Float64Array, dtype: Dtype, shape: number[]): Tensor {
   return { dtype, shape: [...shape], data: fromFloat64Array(values, dtype) };
 }
 
-export function witnessAdapter(name: string, dtypes: Dtype[], createWitness: () => Witness | Promise<Witness>): Adapter {
-  let witness: Witness | undefined;
+/**
+ * @param dtypes what the backend's results meet (its module's constant, known before the backend is created)
+ * @param createBackend loads the backend's package and creates it
+ */
+export function backendAdapter(name: string, dtypes: readonly Dtype[], createBackend: () => Promise<Backend>): Adapter {
+  let backend: Backend | undefined;
   return {
     name,
     layout: 'NCHW',
     filterLayout: 'OIHW',
-    dtypes,
+    dtypes: [...dtypes],
     supports: { groups: true, dilation: true, asymmetricPads: true },
     outputs: ['dx', 'dw', 'db'],
 
     async init() {
-      witness = await createWitness();
+      backend = await createBackend();
     },
 
     async dispose() {
-      await witness?.dispose();
-      witness = undefined;
+      await backend?.dispose();
+      backend = undefined;
     },
 
     async conv2dBackward({ x, w, dy, params }: BackwardRequest): Promise<BackwardResult> {
-      witness ??= await createWitness();
-      const result = await witness.compute({ x, w, dy, params });
+      backend ??= await createBackend();
+      const result = await backend.compute({ x, w, dy, params });
       return {
         dx: asTensor(result.dx, x.dtype, x.shape),
         dw: asTensor(result.dw, x.dtype, w.shape),

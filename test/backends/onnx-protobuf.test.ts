@@ -6,7 +6,7 @@ import {
   encodeValueInfo,
   encodeVarint,
   ProtobufWriter,
-} from '../../../generator/witnesses/onnx-protobuf.js';
+} from '../../backends/onnx-protobuf.js';
 
 const bytesOf = (text: string): number[] => [...new TextEncoder().encode(text)];
 

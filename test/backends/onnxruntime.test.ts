@@ -1,17 +1,17 @@
 import { createRequire } from 'node:module';
 import { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import t from 'tap';
-import { buildConv2dBackwardModel, OnnxruntimeWitness, probeNativeFloat16 } from '../../../generator/witnesses/onnxruntime-witness.js';
-import type { WitnessResult } from '../../../generator/witnesses/witness.js';
-import { compareOutput } from '../../../src/compare.js';
-import { fromFloat64Array, roundToDtype, toFloat64Array } from '../../../src/dtype.js';
-import { accumulationLengths, conv2dBackwardGeometry, unreadTailSize, type Conv2dGeometry } from '../../../src/geometry.js';
-import { conv2dBackward, conv2dBackwardMagnitude } from '../../../src/oracle/index.js';
-import { Prng } from '../../../src/prng.js';
-import { coefficientsForDtype, elementBound } from '../../../src/tolerance.js';
-import type { Conv2dGradients, Conv2dParams, Dtype, Float64Tensor, OutputName, Tensor } from '../../../src/types.js';
-import { OUTPUT_NAMES } from '../../../src/types.js';
-import { convFeatures, describeConfig, randomConvCase, type ConvCase, type ConvConfig } from '../../helpers/random-conv.js';
+import type { BackendResult } from '../../backends/backend.js';
+import { buildConv2dBackwardModel, createOnnxruntimeBackend, probeNativeFloat16 } from '../../backends/onnxruntime.js';
+import { compareOutput } from '../../src/compare.js';
+import { fromFloat64Array, roundToDtype, toFloat64Array } from '../../src/dtype.js';
+import { accumulationLengths, conv2dBackwardGeometry, unreadTailSize, type Conv2dGeometry } from '../../src/geometry.js';
+import { conv2dBackward, conv2dBackwardMagnitude } from '../../src/oracle/index.js';
+import { Prng } from '../../src/prng.js';
+import { coefficientsForDtype, elementBound } from '../../src/tolerance.js';
+import type { Conv2dGradients, Conv2dParams, Dtype, Float64Tensor, OutputName, Tensor } from '../../src/types.js';
+import { OUTPUT_NAMES } from '../../src/types.js';
+import { convFeatures, describeConfig, randomConvCase, type ConvCase, type ConvConfig } from '../helpers/random-conv.js';
 
 /** A random case whose inputs are values of `dtype` (float64 fixtures keep float32 values: the witness's stated assumption). */
 interface DtypeCase {
@@ -50,7 +50,7 @@ interface Reference {
   magnitude: Conv2dGradients;
 }
 
-function compareAll(testCase: DtypeCase, expected: Conv2dGradients, magnitude: Conv2dGradients, result: WitnessResult, output: OutputName) {
+function compareAll(testCase: DtypeCase, expected: Conv2dGradients, magnitude: Conv2dGradients, result: BackendResult, output: OutputName) {
   return compareOutput({
     output,
     shape: expected[output].shape,
@@ -74,7 +74,7 @@ function extraFeatures(config: ConvConfig): string[] {
   return features;
 }
 
-const witness = new OnnxruntimeWitness();
+const witness = await createOnnxruntimeBackend();
 t.teardown(() => witness.dispose());
 
 t.test('name and version come from the package', async (t) => {
@@ -180,7 +180,7 @@ t.test('the float16 model agrees with the oracle within float16 bounds', async (
     const outputs = await session.run({ x: feed(testCase.request.x), w: feed(testCase.request.w), dy: feed(testCase.request.dy) });
     await session.release();
     const decoded = (name: OutputName) => toFloat64Array(outputs[name].data as Uint16Array, 'float16');
-    const result: WitnessResult = { dx: decoded('dx'), dw: decoded('dw'), db: decoded('db'), computeDtype: 'float16' };
+    const result: BackendResult = { dx: decoded('dx'), dw: decoded('dw'), db: decoded('db'), computeDtype: 'float16' };
     for (const output of OUTPUT_NAMES) {
       const metrics = compareAll(testCase, expected, magnitude, result, output);
       worst = Math.max(worst, metrics.maxErrorInBounds);
@@ -192,7 +192,7 @@ t.test('the float16 model agrees with the oracle within float16 bounds', async (
 });
 
 t.test('sessions are cached per shape and parameters, results repeat, dispose releases them', async (t) => {
-  const local = new OnnxruntimeWitness();
+  const local = await createOnnxruntimeBackend();
   const prng = new Prng(9);
   const first = dtypeCase(prng, 'float32');
   const second = dtypeCase(prng, 'float32');

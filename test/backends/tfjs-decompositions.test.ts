@@ -17,11 +17,11 @@ import {
   writeAxis,
   zeroInsertKernel,
   type PlainConvBackward,
-} from '../../../generator/witnesses/tfjs-decompositions.js';
-import { conv2dBackward, conv2dForward } from '../../../src/oracle/index.js';
-import { conv2dGeometry, convOutputSize, effectiveKernelSize, shapeSize } from '../../../src/geometry.js';
-import { Prng } from '../../../src/prng.js';
-import type { Conv2dParams, Float64Tensor, Pads } from '../../../src/types.js';
+} from '../../backends/tfjs-decompositions.js';
+import { conv2dBackward, conv2dForward } from '../../src/oracle/index.js';
+import { conv2dGeometry, convOutputSize, effectiveKernelSize, shapeSize } from '../../src/geometry.js';
+import { Prng } from '../../src/prng.js';
+import type { Conv2dParams, Float64Tensor, Pads } from '../../src/types.js';
 
 function randomTensor(prng: Prng, shape: number[]): Float64Tensor {
   const data = new Float64Array(shapeSize(shape));

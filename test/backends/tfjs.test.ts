@@ -5,15 +5,15 @@
  */
 import t from 'tap';
 import * as tf from '@tensorflow/tfjs';
-import { createTfjsWitness, TfjsWitness } from '../../../generator/witnesses/tfjs-witness.js';
-import { compareOutput } from '../../../src/compare.js';
-import { fromFloat64Array, toFloat64Array } from '../../../src/dtype.js';
-import { accumulationLengths, conv2dGeometry, convOutputSize, effectiveKernelSize, shapeSize, unreadTailSize } from '../../../src/geometry.js';
-import { conv2dBackward, conv2dBackwardMagnitude } from '../../../src/oracle/index.js';
-import { coefficientsForDtype, elementBound } from '../../../src/tolerance.js';
-import { Prng } from '../../../src/prng.js';
-import type { Conv2dParams, Dtype, Float64Tensor, OutputMetrics, OutputName, Pads, Tensor } from '../../../src/types.js';
-import type { WitnessResult } from '../../../generator/witnesses/witness.js';
+import { createTfjsBackend, TfjsBackend } from '../../backends/tfjs.js';
+import { compareOutput } from '../../src/compare.js';
+import { fromFloat64Array, toFloat64Array } from '../../src/dtype.js';
+import { accumulationLengths, conv2dGeometry, convOutputSize, effectiveKernelSize, shapeSize, unreadTailSize } from '../../src/geometry.js';
+import { conv2dBackward, conv2dBackwardMagnitude } from '../../src/oracle/index.js';
+import { coefficientsForDtype, elementBound } from '../../src/tolerance.js';
+import { Prng } from '../../src/prng.js';
+import type { Conv2dParams, Dtype, Float64Tensor, OutputMetrics, OutputName, Pads, Tensor } from '../../src/types.js';
+import type { BackendResult } from '../../backends/backend.js';
 
 // ---------------------------------------------------------------------------
 // Random convolutions
@@ -154,7 +154,7 @@ interface Agreement {
 }
 
 /** The witness's result judged against the oracle with the float32 bound. */
-function judge(x: Tensor, w: Tensor, dy: Tensor, params: Conv2dParams, result: WitnessResult, override?: Partial<Record<OutputName, Float64Array>>): Agreement {
+function judge(x: Tensor, w: Tensor, dy: Tensor, params: Conv2dParams, result: BackendResult, override?: Partial<Record<OutputName, Float64Array>>): Agreement {
   const geometry = conv2dGeometry(x.shape, w.shape, params);
   const expected = conv2dBackward(decoded(x), decoded(w), decoded(dy), params);
   const magnitude = conv2dBackwardMagnitude(decoded(x), decoded(w), decoded(dy), params);
@@ -178,10 +178,10 @@ function judge(x: Tensor, w: Tensor, dy: Tensor, params: Conv2dParams, result: W
   };
 }
 
-let witness: TfjsWitness;
+let witness: TfjsBackend;
 
 t.before(async () => {
-  witness = await createTfjsWitness({ backend: 'cpu' });
+  witness = await createTfjsBackend({ backend: 'cpu' });
 });
 
 t.teardown(async () => {
@@ -193,7 +193,7 @@ t.test('backend selection: tfjs-node when it loads, else tfjs-cpu with the reaso
   t.equal(witness.version, tf.version['tfjs-backend-cpu']);
   t.equal(witness.fallbackReason, null, "backend 'cpu' does not try tfjs-node");
 
-  const automatic = await createTfjsWitness();
+  const automatic = await createTfjsBackend();
   t.ok(automatic.name === 'tfjs-node' || automatic.name === 'tfjs-cpu');
   if (automatic.name === 'tfjs-cpu') {
     t.match(automatic.fallbackReason, /@tensorflow\/tfjs-node could not be used \(.+\)/, `reason kept: ${automatic.fallbackReason}`);

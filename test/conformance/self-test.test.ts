@@ -156,10 +156,10 @@ async function corpusDir(temporaryDir: () => string): Promise<string> {
   const bundled = bundledCorpusDir();
   if (existsSync(join(bundled, MANIFEST_FILE))) return bundled;
   const { generateCorpus } = await import('../../generator/generate.js');
-  const { OnnxruntimeWitness } = await import('../../generator/witnesses/onnxruntime-witness.js');
-  const { createTfjsWitness } = await import('../../generator/witnesses/tfjs-witness.js');
+  const { createOnnxruntimeBackend } = await import('../../backends/onnxruntime.js');
+  const { createTfjsBackend } = await import('../../backends/tfjs.js');
   const outDir = join(temporaryDir(), 'corpus');
-  const witnesses = [new OnnxruntimeWitness(), await createTfjsWitness({ backend: 'cpu' })];
+  const witnesses = [await createOnnxruntimeBackend(), await createTfjsBackend({ backend: 'cpu' })];
   try {
     await generateCorpus({ outDir, witnesses });
   } finally {

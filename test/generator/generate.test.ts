@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { bundledCorpusDir } from '../../src/paths.js';
 import { isConformanceError } from '../../src/errors.js';
 import { generateCorpus } from '../../generator/generate.js';
-import { createWitnesses } from '../../generator/witnesses/create-witnesses.js';
+import { createWitnesses } from '../../generator/witnesses.js';
 import { folderHashes, oracleWitness } from '../helpers/oracle-witness.js';
 
 /** A few cases that between them use every family, all three dtypes and the special variants. */
