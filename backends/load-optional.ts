@@ -26,9 +26,15 @@ export function peerRange(name: OptionalPackage): string {
   return range;
 }
 
-/** The shell command that installs the optional package. */
+/**
+ * The shell command that installs the optional package. onnxruntime-node's
+ * postinstall downloads CUDA files from outside the npm registry by default;
+ * the backend uses only the CPU kernels inside the package, so the command skips
+ * that download (ONNXRUNTIME_NODE_INSTALL=skip).
+ */
 export function installCommand(name: OptionalPackage): string {
-  return `npm i -D '${name}@${peerRange(name)}'`;
+  const command = `npm i -D '${name}@${peerRange(name)}'`;
+  return name === 'onnxruntime-node' ? `ONNXRUNTIME_NODE_INSTALL=skip ${command}` : command;
 }
 
 /** Whether `error` says that `name` itself (not something it imports) cannot be found. */
@@ -52,7 +58,7 @@ export async function importOptional<Module>(name: OptionalPackage, usedBy: stri
     throw new ConformanceError(
       'E_BACKEND_MISSING',
       `${usedBy} needs the package ${name}, which is not installed (it is an optional peer dependency of ${PACKAGE_NAME}). ` +
-        `Install it in your project with: ${installCommand(name)}`,
+        `Install it in your project with: ${installCommand(name)}${name === 'onnxruntime-node' ? ' (the skip keeps its postinstall from downloading CUDA files; only its bundled CPU kernels are used)' : ''}`,
       { package: name, usedBy },
       { cause: error },
     );
