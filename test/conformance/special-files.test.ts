@@ -13,7 +13,7 @@ import { loadFixture } from '../../src/fixture-io.js';
 import { writeNpy } from '../../src/npy.js';
 import { PYTHON, pythonSkipReason } from '../helpers/python.js';
 import { buildSmallCorpus } from '../helpers/small-corpus.js';
-import { readReport, REPO_ROOT, runCli, type CliRun } from './run-cli.js';
+import { PYTHON_ADAPTER, readReport, REPO_ROOT, runCli, type CliRun } from './run-cli.js';
 
 const root = t.testdir();
 const corpus = await buildSmallCorpus(join(root, 'corpus'));
@@ -108,6 +108,31 @@ t.test('replay: outputs numpy saved in Fortran order or big-endian are converted
   const result = spawnSync(PYTHON, ['-c', script, dir], { encoding: 'utf8' });
   t.equal(result.status, 0, result.stderr);
   const run = await runCli(['--impl', `replay:${dir}`, '--fixtures', corpus.dir]);
+  t.equal(run.code, 0, run.stdout + run.stderr);
+  t.match(run.stdout, `${corpus.ids.length} passed, 0 failed, 0 skipped, 0 errors`);
+});
+
+t.test('cmd: a program that saves its outputs with numpy in Fortran order passes', { skip: pythonSkipReason(['numpy']) }, async (t) => {
+  // The test adapter, with its writer replaced by np.save of np.asfortranarray (fortran_order True for 2-D and up).
+  const program = join(root, 'fortran-adapter.py');
+  writeFileSync(
+    program,
+    [
+      'import importlib.util, sys, numpy as np',
+      `spec = importlib.util.spec_from_file_location("adapter", ${JSON.stringify(PYTHON_ADAPTER)})`,
+      'adapter = importlib.util.module_from_spec(spec)',
+      'spec.loader.exec_module(adapter)',
+      'def write_fortran(path, descr, shape, values):',
+      '    array = np.asfortranarray(np.array(values, dtype=descr).reshape(shape))',
+      '    assert array.ndim == 1 or not array.flags.c_contiguous',
+      '    with open(path, "wb") as handle:',
+      '        np.save(handle, array)',
+      'adapter.write_npy = write_fortran',
+      'sys.argv = [sys.argv[0]]',
+      'adapter.main()',
+    ].join('\n'),
+  );
+  const run = await runCli(['--impl', `cmd:${PYTHON} ${program}`, '--fixtures', corpus.dir]);
   t.equal(run.code, 0, run.stdout + run.stderr);
   t.match(run.stdout, `${corpus.ids.length} passed, 0 failed, 0 skipped, 0 errors`);
 });
