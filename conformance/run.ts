@@ -7,33 +7,22 @@
  *   process.exitCode = exitCodeFor(result);
  *
  * Usage, adapter-load and corpus problems throw ConformanceError (E_USAGE,
- * E_ADAPTER_LOAD, E_SCHEMA, E_CHECKSUM, E_MANIFEST, E_FIXTURE, E_NPY); adapter
+ * E_ADAPTER_LOAD, and for the corpus the code of its problems: E_MISSING_FILE,
+ * E_FILE_KIND, E_FILE_SIZE, E_CHECKSUM, E_SCHEMA, E_FIXTURE, E_NPY, E_MANIFEST,
+ * or E_CORPUS when they are of several kinds); adapter
  * misbehaviour on a fixture is an `error` or `timeout` outcome, never a throw.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConformanceError, describeValue, isConformanceError } from '../src/errors.js';
-import {
-  checkSha256,
-  FIXTURE_META_FILE,
-  FIXTURE_TENSOR_NAMES,
-  parseFixtureMeta,
-  readFixtureFileSync,
-  TENSOR_SHA256_MISMATCH,
-  type FixtureTensorName,
-  type LoadedFixture,
-} from '../src/fixture-io.js';
-import { readNpy } from '../src/npy.js';
-import { sha256Hex } from '../src/hash.js';
-import { loadManifest, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
+import { loadFixtureTensors, type LoadedFixture } from '../src/fixture-io.js';
+import { checkCorpus, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { bundledCorpusDir } from '../src/paths.js';
 import {
   OUTPUT_NAMES,
   type AdapterCapabilities,
   type FixtureMeta,
-  type Float64Tensor,
-  type InputName,
   type OutputName,
   type Outcome,
   type OutcomeStatus,
@@ -201,16 +190,11 @@ export function selectFixtures<T extends SelectionSubject>(metas: readonly T[], 
   return selected;
 }
 
-/**
- * A verified fixture as the run keeps it until its turn: what selection and the
- * static support decision need, and the sha256 of its fixture.json. The full
- * metadata is read again (same bytes, checked against that sha256) when the
- * fixture is loaded, so that memory does not hold every fixture.json of a large corpus.
- */
-export interface CorpusFixture extends SelectionSubject, Pick<FixtureMeta, 'params'> {
+/** A verified fixture as the run keeps it until its turn: its folder and its fixture.json, read once. */
+export interface CorpusFixture {
   /** The fixture's folder. */
   folder: string;
-  metaSha256: string;
+  meta: FixtureMeta;
 }
 
 interface OpenedCorpus {
@@ -221,13 +205,19 @@ interface OpenedCorpus {
   fixtures: CorpusFixture[];
 }
 
+/** The code of a list of corpus problems: theirs when they share one, E_CORPUS otherwise. */
+export function corpusProblemsCode(problems: readonly CorpusProblem[]): ConformanceError['code'] {
+  const codes = new Set(problems.map((problem) => problem.code));
+  return codes.size === 1 ? problems[0].code : 'E_CORPUS';
+}
+
 /**
- * Open a corpus and verify its metadata before anything runs: the manifest
- * (schema, and its digest over every file's sha256), then each fixture.json
- * (sha256 against the manifest, schema, consistency, id = folder) and the file
- * checksums it lists against the manifest's. The tensor files themselves are
- * checked against those sha256 as each fixture is loaded (their bytes are read
- * once), so a damaged tensor file stops the run with E_CHECKSUM when reached.
+ * Open a corpus and verify its metadata before anything runs, with the corpus
+ * verifier of `conv2d-fixtures verify` (checkCorpus, src/manifest.ts), so both
+ * apply the same rules in the same words. Each fixture.json is read once, here,
+ * and kept. The tensor files are read, size-checked and hashed once, as each
+ * fixture is loaded (loadFixtureTensors), so a damaged tensor file stops the run
+ * with its code (E_CHECKSUM, E_FILE_SIZE...) when reached.
  */
 async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus> {
   const bundled = fixturesDir === undefined;
@@ -239,111 +229,28 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
   if (!existsSync(join(dir, MANIFEST_FILE))) {
     throw usage(`--fixtures: ${dir} is not a corpus: expected ${MANIFEST_FILE} in it, found none`, { dir });
   }
-  const manifest = await loadManifest(dir);
-  const problems: CorpusProblem[] = [];
-  // Read synchronously: many small files, read while the adapter's process starts (in parallel,
-  // in that process), and a thread-pool round trip per file costs more than the read itself.
-  const loaded = manifest.fixtures.map((entry): CorpusFixture | null => {
-    const metaPath = `${entry.path}/${FIXTURE_META_FILE}`;
-    const source = join(dir, metaPath);
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(source);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      problems.push({ path: metaPath, problem: code === 'ENOENT' ? `missing file listed in ${MANIFEST_FILE}` : (error as Error).message });
-      return null;
-    }
-    const found = sha256Hex(bytes);
-    if (found !== entry.files[FIXTURE_META_FILE]) {
-      problems.push({ path: metaPath, problem: `bytes changed: sha256 expected ${entry.files[FIXTURE_META_FILE]} (${MANIFEST_FILE}), found ${found}` });
-      return null;
-    }
-    let meta: FixtureMeta;
-    try {
-      meta = parseFixtureMeta(bytes, source);
-    } catch (error) {
-      if (!isConformanceError(error)) throw error;
-      problems.push({ path: metaPath, problem: error.message });
-      return null;
-    }
-    if (meta.id !== entry.id) problems.push({ path: metaPath, problem: `id: expected ${describeValue(entry.id)} (${MANIFEST_FILE}), found ${describeValue(meta.id)}` });
-    for (const file of Object.values(meta.files)) {
-      if (entry.files[file.path] !== file.sha256) {
-        problems.push({ path: `${entry.path}/${file.path}`, problem: `sha256 in fixture.json (${file.sha256}) differs from ${MANIFEST_FILE} (${describeValue(entry.files[file.path])})` });
-      }
-    }
-    const { id, case: caseName, family, dtype, tags, params } = meta;
-    return { id, case: caseName, family, dtype, tags, params, folder: join(dir, entry.path), metaSha256: found };
-  });
+  const { manifest, fixtures, problems } = await checkCorpus(dir, { tensors: 'later' });
+  if (manifest === null) {
+    // The manifest does not load: its own error, as it was.
+    throw new ConformanceError(problems[0].code, problems[0].problem, { dir, problems });
+  }
   if (problems.length > 0) {
-    problems.sort((a, b) => compareIds(a.path, b.path));
-    const shown = problems.slice(0, 20).map((problem) => `  ${problem.path}: ${problem.problem}`);
-    if (problems.length > shown.length) shown.push(`  ... and ${problems.length - shown.length} more`);
-    throw new ConformanceError('E_CHECKSUM', `corpus ${dir} failed verification (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${shown.join('\n')}`, {
+    const sorted = [...problems].sort((a, b) => compareIds(a.path, b.path));
+    const shown = sorted.slice(0, 20).map((problem) => `  ${problem.path}: ${problem.problem}`);
+    if (sorted.length > shown.length) shown.push(`  ... and ${sorted.length - shown.length} more`);
+    throw new ConformanceError(corpusProblemsCode(sorted), `corpus ${dir} failed verification (${sorted.length} problem${sorted.length === 1 ? '' : 's'}):\n${shown.join('\n')}`, {
       dir,
-      problems,
+      problems: sorted,
     });
   }
-  const fixtures = loaded.filter((fixture): fixture is CorpusFixture => fixture !== null);
-  return { dir, bundled, corpusVersion: manifest.corpusVersion, digest: manifest.digest, fixtures };
-}
-
-/**
- * Read a fixture's nine tensors for scoring, given its metadata (validated when
- * the corpus was opened). Each file's bytes are read once, synchronously (a few
- * small files: far cheaper than four thread-pool round trips per file), and must
- * match fixture.json's sha256 (E_CHECKSUM), dtype and shape (E_FIXTURE). This is
- * loadFixture (src/fixture-io.ts) without re-reading and re-validating fixture.json.
- */
-export function readFixtureTensors(folder: string, meta: FixtureMeta): LoadedFixture {
-  const tensors = new Map<FixtureTensorName, Tensor>();
-  for (const name of FIXTURE_TENSOR_NAMES) {
-    const file = meta.files[name];
-    // join(folder, file.path) without its normalising: folder is already normal, file.path a plain name (the schema's const).
-    const path = `${folder}${sep}${file.path}`;
-    const bytes = readFixtureFileSync(path);
-    checkSha256(path, bytes, file.sha256, TENSOR_SHA256_MISMATCH);
-    // The bytes are this function's own and go nowhere else: the tensor may be a view into them.
-    const tensor = readNpy(bytes, path, { copy: false });
-    const output = name.replace(/-magnitude$/, '') as OutputName | InputName;
-    const shape = meta.shapes[output];
-    if (tensor.dtype !== file.dtype || tensor.shape.length !== shape.length || tensor.shape.some((size, axis) => size !== shape[axis])) {
-      throw new ConformanceError(
-        'E_FIXTURE',
-        `${path}: expected ${file.dtype} with shape [${shape.join(', ')}] (fixture.json), found ${tensor.dtype} with shape [${tensor.shape.join(', ')}]`,
-        { path },
-      );
-    }
-    tensors.set(name, tensor);
-  }
-  const float64 = (name: FixtureTensorName): Float64Tensor => tensors.get(name) as Float64Tensor;
   return {
-    meta,
-    dir: folder,
-    x: tensors.get('x')!,
-    w: tensors.get('w')!,
-    dy: tensors.get('dy')!,
-    dx: float64('dx'),
-    dw: float64('dw'),
-    db: float64('db'),
-    magnitude: { dx: float64('dx-magnitude'), dw: float64('dw-magnitude'), db: float64('db-magnitude') },
+    dir,
+    bundled,
+    corpusVersion: manifest.corpusVersion,
+    digest: manifest.digest,
+    fixtures: fixtures.map(({ folder, meta }) => ({ folder, meta })),
   };
 }
-
-/**
- * A fixture's metadata, read again when its turn comes: the bytes must still be those
- * verified when the corpus was opened (E_CHECKSUM otherwise), so they need no new schema check.
- */
-export function readVerifiedMeta(corpusFixture: CorpusFixture): FixtureMeta {
-  const path = join(corpusFixture.folder, FIXTURE_META_FILE);
-  const bytes = readFixtureFileSync(path);
-  checkSha256(path, bytes, corpusFixture.metaSha256, 'sha256 changed since the corpus was verified', MANIFEST_FILE);
-  // Decoded as when it was verified (parseFixtureMeta): strict UTF-8, a leading BOM dropped.
-  return JSON.parse(UTF8.decode(bytes)) as FixtureMeta;
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 type Finished = { outcome: Outcome; adapterSeconds: number };
 
@@ -360,14 +267,13 @@ type Prepared =
  * run ahead while the adapter computes the previous fixture.
  */
 async function prepareFixture(capabilities: AdapterCapabilities, corpusFixture: CorpusFixture, timeoutMs: number): Promise<Prepared> {
-  const staticReason = unsupportedReason(capabilities, corpusFixture);
-  if (staticReason !== null) return { kind: 'decided', finished: { outcome: { ...outcomeBase(corpusFixture), status: 'skipped', reason: staticReason }, adapterSeconds: 0 } };
+  const staticReason = unsupportedReason(capabilities, corpusFixture.meta);
+  if (staticReason !== null) return { kind: 'decided', finished: { outcome: { ...outcomeBase(corpusFixture.meta), status: 'skipped', reason: staticReason }, adapterSeconds: 0 } };
   // The reading below is synchronous: let a request just handed to the adapter go out first.
   await new Promise((resolve) => setImmediate(resolve));
   try {
-    const { folder } = corpusFixture;
-    const meta = readVerifiedMeta(corpusFixture);
-    const fixture = readFixtureTensors(folder, meta);
+    const { folder, meta } = corpusFixture;
+    const fixture = loadFixtureTensors(folder, meta);
     const layouts: AdapterLayouts = { layout: capabilities.layout, filterLayout: capabilities.filterLayout };
     const expected: ExpectedOutputs = {};
     for (const name of capabilities.outputs) {
@@ -446,7 +352,14 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     );
     corpus = await openCorpus(options.fixturesDir);
     // Only the queue holds the selected fixtures from here on: each is released once it is scored.
-    const queue = selectFixtures(corpus.fixtures, { only: options.only, terms, filter: options.filter, shard: options.shard }, corpus.dir);
+    const folders = new Map(corpus.fixtures.map(({ folder, meta }) => [meta, folder]));
+    const selected = selectFixtures(
+      corpus.fixtures.map(({ meta }) => meta),
+      { only: options.only, terms, filter: options.filter, shard: options.shard },
+      corpus.dir,
+    );
+    const queue: CorpusFixture[] = selected.map((meta) => ({ meta, folder: folders.get(meta)! }));
+    folders.clear();
     fixtureCount = corpus.fixtures.length;
     selectedCount = queue.length;
     corpus.fixtures = [];

@@ -10,16 +10,11 @@
  */
 import { combineGrades, compareOutput } from '../src/compare.js';
 import { toFloat64Array } from '../src/dtype.js';
+import { magnitudeTensorName, type FixtureTensors, type MagnitudeTensorName } from '../src/fixture-io.js';
 import { OUTPUT_NAMES, type FixtureMeta, type Float64Tensor, type OutputMetrics, type OutputName, type Outcome, type PassGrade, type Tensor } from '../src/types.js';
 
 /** The expected side of a fixture: what scoring needs from the corpus. */
-export interface ExpectedGradients {
-  meta: FixtureMeta;
-  dx: Float64Tensor;
-  dw: Float64Tensor;
-  db: Float64Tensor;
-  magnitude: Record<OutputName, Float64Tensor>;
-}
+export type ExpectedGradients = Pick<FixtureTensors, OutputName | MagnitudeTensorName> & { meta: FixtureMeta };
 
 export interface ScoreInput {
   fixture: ExpectedGradients;
@@ -65,7 +60,7 @@ export function scoreFixture(input: ScoreInput): Outcome {
         rule: meta.tolerance.rule,
         accumulationLength: meta.tolerance.outputs[name].accumulationLength,
         expected: expected.data,
-        magnitude: fixture.magnitude[name].data,
+        magnitude: fixture[magnitudeTensorName(name)].data,
         got: valuesOf(got),
       }),
     );

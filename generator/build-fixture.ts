@@ -181,7 +181,9 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Backen
     dx: expected.dx,
     dw: expected.dw,
     db: expected.db,
-    magnitude: { dx: magnitude.dx, dw: magnitude.dw, db: magnitude.db },
+    'dx-magnitude': magnitude.dx,
+    'dw-magnitude': magnitude.dw,
+    'db-magnitude': magnitude.db,
   };
   return { meta, tensors, witnessRecords };
 }

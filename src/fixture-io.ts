@@ -10,29 +10,44 @@
  * fixture.json promises: its schema, its internal consistency, and each file's
  * checksum, dtype and shape.
  */
-import { mkdir, readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { DTYPE_INFO } from './dtype.js';
 import { ConformanceError, describeValue, isConformanceError } from './errors.js';
 import { accumulationLengths, conv2dBackwardGeometry, resolvePadding, type Conv2dGeometry } from './geometry.js';
 import { sha256Hex } from './hash.js';
-import { formatShape, readFileOwnedSync, readNpy, writeNpy } from './npy.js';
-import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, type FixtureTensorName, tensorFileName } from './schemas/fixture-schema.js';
+import { encodeNpyHeader, formatShape, readNpy, writeNpy } from './npy.js';
+import { readRegularFileSync } from './regular-file.js';
+import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, magnitudeTensorName, type FixtureTensorName, tensorFileName } from './schemas/fixture-schema.js';
 import { validateFixtureMeta } from './schemas/validate.js';
-import { OUTPUT_NAMES, type Dtype, type FixtureFile, type FixtureMeta, type FixtureTolerance, type Float64Tensor, type OutputName, type Tensor } from './types.js';
+import {
+  OUTPUT_NAMES,
+  type Dtype,
+  type FixtureFile,
+  type FixtureMeta,
+  type FixtureTolerance,
+  type Float64Tensor,
+  type InputName,
+  type OutputName,
+  type Tensor,
+} from './types.js';
 
-export { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, tensorFileName, type FixtureTensorName } from './schemas/fixture-schema.js';
+export {
+  FIXTURE_META_FILE,
+  FIXTURE_TENSOR_NAMES,
+  magnitudeTensorName,
+  tensorFileName,
+  type FixtureTensorName,
+  type MagnitudeTensorName,
+} from './schemas/fixture-schema.js';
 
-export interface FixtureTensors {
-  x: Tensor;
-  w: Tensor;
-  dy: Tensor;
-  dx: Float64Tensor;
-  dw: Float64Tensor;
-  db: Float64Tensor;
-  magnitude: { dx: Float64Tensor; dw: Float64Tensor; db: Float64Tensor };
-}
+/**
+ * The one representation of a fixture's nine tensors: keyed by their logical names,
+ * the keys of fixture.json `files` (x, w, dy in the fixture's dtype; dx, dw, db and
+ * dx-magnitude, dw-magnitude, db-magnitude in float64; see magnitudeTensorName).
+ */
+export type FixtureTensors = { readonly [name in FixtureTensorName]: name extends InputName ? Tensor : Float64Tensor };
 
 export interface LoadedFixture extends FixtureTensors {
   meta: FixtureMeta;
@@ -44,17 +59,19 @@ export interface LoadFixtureOptions {
   verifyChecksums?: boolean;
 }
 
+/** The largest fixture.json read (a real one is a few KB); a larger file is refused unread. */
+export const MAX_FIXTURE_META_BYTES = 1024 * 1024;
+
 function fixtureError(message: string, context: Record<string, unknown>): ConformanceError {
   return new ConformanceError('E_FIXTURE', message, context);
 }
 
-/** The magnitude file of an output is named after it; its shape is the output's. */
+/** The output a tensor belongs to: dx for dx and dx-magnitude; undefined for an input. */
 function outputOf(name: FixtureTensorName): OutputName | undefined {
-  const output = name.replace(/-magnitude$/, '');
-  return (OUTPUT_NAMES as readonly string[]).includes(output) ? (output as OutputName) : undefined;
+  return OUTPUT_NAMES.find((output) => name === output || name === magnitudeTensorName(output));
 }
 
-function isInput(name: FixtureTensorName): name is 'x' | 'w' | 'dy' {
+function isInput(name: FixtureTensorName): name is InputName {
   return name === 'x' || name === 'w' || name === 'dy';
 }
 
@@ -66,13 +83,6 @@ function expectedFileDtype(name: FixtureTensorName, fixtureDtype: Dtype): Dtype 
 /** The shape a tensor file must have according to meta.shapes. */
 function expectedShape(meta: Pick<FixtureMeta, 'shapes'>, name: FixtureTensorName): number[] {
   return isInput(name) ? meta.shapes[name] : meta.shapes[outputOf(name) as OutputName];
-}
-
-function tensorOf(tensors: FixtureTensors, name: FixtureTensorName): Tensor {
-  if (name === 'dx-magnitude') return tensors.magnitude.dx;
-  if (name === 'dw-magnitude') return tensors.magnitude.dw;
-  if (name === 'db-magnitude') return tensors.magnitude.db;
-  return tensors[name];
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -210,9 +220,9 @@ export function derivedFixtureFields(
       unitRoundoff: info.unitRoundoff,
       underflowSpacing: info.underflowSpacing,
       outputs: {
-        dx: { accumulationLength: lengths.dx, magnitude: 'dx-magnitude' },
-        dw: { accumulationLength: lengths.dw, magnitude: 'dw-magnitude' },
-        db: { accumulationLength: lengths.db, magnitude: 'db-magnitude' },
+        dx: { accumulationLength: lengths.dx, magnitude: magnitudeTensorName('dx') },
+        dw: { accumulationLength: lengths.dw, magnitude: magnitudeTensorName('dw') },
+        db: { accumulationLength: lengths.db, magnitude: magnitudeTensorName('db') },
       },
     },
   };
@@ -220,13 +230,23 @@ export function derivedFixtureFields(
 
 /** Read fixture.json of a fixture folder: schema-valid, consistent, and its id equal to the folder name. */
 export async function loadFixtureMeta(dir: string): Promise<FixtureMeta> {
+  return readFixtureMeta(dir).meta;
+}
+
+/**
+ * fixture.json of a fixture folder, read once (a regular file of at most
+ * MAX_FIXTURE_META_BYTES), with the sha256 of its bytes: schema-valid (E_SCHEMA),
+ * consistent (E_FIXTURE), its id equal to the folder name (E_FIXTURE).
+ */
+export function readFixtureMeta(dir: string): { meta: FixtureMeta; sha256: string } {
   const source = join(dir, FIXTURE_META_FILE);
-  const meta = parseFixtureMeta(await readFixtureFile(source), source);
+  const bytes = readRegularFileSync(source, 'a fixture file', { max: MAX_FIXTURE_META_BYTES, why: 'a fixture.json is a few KB' });
+  const meta = parseFixtureMeta(bytes, source);
   const folder = basename(dir);
   if (meta.id !== folder) {
     throw fixtureError(`${source}: id: expected the folder name ${describeValue(folder)}, found ${describeValue(meta.id)}`, { source, id: meta.id, folder });
   }
-  return meta;
+  return { meta, sha256: sha256Hex(bytes) };
 }
 
 /** Parse, schema-validate (E_SCHEMA) and consistency-check (E_FIXTURE) the text of a fixture.json. */
@@ -240,33 +260,6 @@ export function parseFixtureMeta(text: Uint8Array | string, source: string): Fix
   const meta = validateFixtureMeta(value, source);
   checkFixtureConsistency(meta, source);
   return meta;
-}
-
-function unreadableFixtureFile(path: string, error: unknown): ConformanceError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const found = code === 'ENOENT' ? 'no such file' : (error as Error).message;
-  return fixtureError(`${path}: expected a fixture file, found ${found}`, { path, code });
-}
-
-async function readFixtureFile(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw unreadableFixtureFile(path, error);
-  }
-}
-
-/**
- * A fixture file's bytes, read synchronously into a buffer of their own
- * (readFileOwnedSync: readNpy may then return views into it without a copy).
- * E_FIXTURE naming the file when it cannot be read.
- */
-export function readFixtureFileSync(path: string): Uint8Array {
-  try {
-    return readFileOwnedSync(path);
-  } catch (error) {
-    throw unreadableFixtureFile(path, error);
-  }
 }
 
 /**
@@ -284,15 +277,87 @@ export function checkSha256(path: string, bytes: Uint8Array, expected: string, m
 /** What a tensor file whose bytes differ from fixture.json's sha256 is told. */
 export const TENSOR_SHA256_MISMATCH = 'sha256 does not match fixture.json';
 
-// ---------------------------------------------------------------------------
-// Writing and loading a folder
+/** The exact size of a tensor file of the corpus: np.save's header for its dtype and shape, then the data. */
+export function tensorFileBytes(meta: Pick<FixtureMeta, 'shapes' | 'files'>, name: FixtureTensorName): number {
+  const dtype = meta.files[name].dtype;
+  const shape = expectedShape(meta, name);
+  const elements = shape.reduce((product, length) => product * length, 1);
+  return encodeNpyHeader(DTYPE_INFO[dtype].npyDescr, shape).length + elements * DTYPE_INFO[dtype].bytes;
+}
+
+/**
+ * A tensor file's bytes, read once: a regular file (no symbolic link, FIFO or folder:
+ * E_FILE_KIND; E_MISSING_FILE when absent) of exactly the size fixture.json implies
+ * (E_FILE_SIZE, before anything is read), whose sha256 is the one in fixture.json
+ * (E_CHECKSUM; unless verifyChecksum is false).
+ */
+export function readTensorFile(folder: string, meta: Pick<FixtureMeta, 'shapes' | 'files'>, name: FixtureTensorName, verifyChecksum = true): Uint8Array {
+  const file = meta.files[name];
+  // join(folder, file.path) without its normalising: folder is normal, file.path a plain name (the schema's const).
+  const path = `${folder}${sep}${file.path}`;
+  const bytes = readRegularFileSync(path, 'a fixture file', {
+    exact: tensorFileBytes(meta, name),
+    why: `np.save's header and data for ${file.dtype} shape ${formatShape(expectedShape(meta, name))}, from fixture.json`,
+  });
+  if (verifyChecksum) checkSha256(path, bytes, file.sha256, TENSOR_SHA256_MISMATCH);
+  return bytes;
+}
+
+/**
+ * Decode a tensor file's bytes (readTensorFile) strictly, and check them against
+ * fixture.json: dtype and shape (E_FIXTURE), everything else E_NPY. The tensor views `bytes`.
+ */
+export function decodeTensorFile(folder: string, meta: Pick<FixtureMeta, 'shapes' | 'files'>, name: FixtureTensorName, bytes: Uint8Array): Tensor {
+  const entry = meta.files[name];
+  const path = `${folder}${sep}${entry.path}`;
+  const tensor = readNpy(bytes, path, { copy: false });
+  if (tensor.dtype !== entry.dtype) {
+    throw fixtureError(`${path}: dtype does not match fixture.json files.${name}.dtype: expected ${entry.dtype}, found ${tensor.dtype}`, { path, name });
+  }
+  const shape = expectedShape(meta, name);
+  if (!sameShape(tensor.shape, shape)) {
+    const field = isInput(name) ? `shapes.${name}` : `shapes.${outputOf(name)}`;
+    throw fixtureError(`${path}: shape does not match fixture.json ${field}: expected ${formatShape(shape)}, found ${formatShape(tensor.shape)}`, {
+      path,
+      name,
+      expected: shape,
+      found: tensor.shape,
+    });
+  }
+  return tensor;
+}
+
+/**
+ * The one fixture loader: the nine tensors of a fixture folder whose fixture.json is
+ * `meta` (already read and validated). Each file is read once (readTensorFile: a
+ * regular file of the size fixture.json implies, its sha256 checked unless
+ * verifyChecksums is false) and decoded without a copy (decodeTensorFile). Every error names the file.
+ */
+export function loadFixtureTensors(folder: string, meta: FixtureMeta, options: LoadFixtureOptions = {}): LoadedFixture {
+  const verifyChecksums = options.verifyChecksums ?? true;
+  const tensors = {} as Record<FixtureTensorName, Tensor>;
+  for (const name of FIXTURE_TENSOR_NAMES) {
+    tensors[name] = decodeTensorFile(folder, meta, name, readTensorFile(folder, meta, name, verifyChecksums));
+  }
+  return { meta, dir: folder, ...(tensors as FixtureTensors) };
+}
+
+/** What writeFixtureFolder wrote. */
+export interface WrittenFixture {
+  meta: FixtureMeta;
+  /** sha256 of the fixture.json written. */
+  metaSha256: string;
+  /** Bytes of every file of the folder. */
+  bytes: number;
+}
 
 /**
  * Write a fixture folder: the nine .npy files, then fixture.json with `files`
  * filled in (path, dtype, sha256). The folder's name must be `meta.id`; it is
- * created if needed. Every file is written atomically. Returns the full metadata.
+ * created if needed. Every file is written atomically. Returns what was written
+ * (the full metadata, the sha256 of fixture.json, the bytes), so that nothing needs reading back.
  */
-export async function writeFixtureFolder(dir: string, meta: Omit<FixtureMeta, 'files'>, tensors: FixtureTensors): Promise<FixtureMeta> {
+export async function writeFixtureFolder(dir: string, meta: Omit<FixtureMeta, 'files'>, tensors: FixtureTensors): Promise<WrittenFixture> {
   const source = join(dir, FIXTURE_META_FILE);
   if (basename(dir) !== meta.id) {
     throw fixtureError(`${dir}: a fixture folder must be named after its id: expected ${describeValue(meta.id)}, found ${describeValue(basename(dir))}`, {
@@ -311,7 +376,7 @@ export async function writeFixtureFolder(dir: string, meta: Omit<FixtureMeta, 'f
 
   const encoded: { file: string; bytes: Uint8Array }[] = [];
   for (const name of FIXTURE_TENSOR_NAMES) {
-    const tensor = tensorOf(tensors, name);
+    const tensor: Tensor | undefined = tensors[name];
     const dtype = files[name].dtype;
     const shape = expectedShape(checked, name);
     if (tensor?.dtype !== dtype) {
@@ -331,51 +396,14 @@ export async function writeFixtureFolder(dir: string, meta: Omit<FixtureMeta, 'f
   await mkdir(dir, { recursive: true });
   for (const { file, bytes } of encoded) await writeFileAtomic(join(dir, file), bytes);
   await writeFileAtomic(source, text);
-  return full;
+  const metaBytes = Buffer.byteLength(text);
+  return { meta: full, metaSha256: sha256Hex(text), bytes: encoded.reduce((sum, { bytes }) => sum + bytes.length, metaBytes) };
 }
 
 /**
- * Load a fixture folder. fixture.json is validated (schema and consistency), and
- * each .npy file must match it: sha256 (E_CHECKSUM, unless verifyChecksums is
- * false), dtype and shape (E_FIXTURE). Every error names the file.
+ * Load a fixture folder: fixture.json (readFixtureMeta), then its tensors
+ * (loadFixtureTensors: sha256 unless verifyChecksums is false, dtype and shape).
  */
 export async function loadFixture(dir: string, options: LoadFixtureOptions = {}): Promise<LoadedFixture> {
-  const verifyChecksums = options.verifyChecksums ?? true;
-  const meta = await loadFixtureMeta(dir);
-  const loaded = await Promise.all(
-    FIXTURE_TENSOR_NAMES.map(async (name) => {
-      const entry = meta.files[name];
-      const path = join(dir, entry.path);
-      const bytes = await readFixtureFile(path);
-      if (verifyChecksums) checkSha256(path, bytes, entry.sha256, TENSOR_SHA256_MISMATCH);
-      const tensor = readNpy(bytes, path);
-      if (tensor.dtype !== entry.dtype) {
-        throw fixtureError(`${path}: dtype does not match fixture.json files.${name}.dtype: expected ${entry.dtype}, found ${tensor.dtype}`, { path, name });
-      }
-      const shape = expectedShape(meta, name);
-      if (!sameShape(tensor.shape, shape)) {
-        const field = isInput(name) ? `shapes.${name}` : `shapes.${outputOf(name)}`;
-        throw fixtureError(`${path}: shape does not match fixture.json ${field}: expected ${formatShape(shape)}, found ${formatShape(tensor.shape)}`, {
-          path,
-          name,
-          expected: shape,
-          found: tensor.shape,
-        });
-      }
-      return [name, tensor] as const;
-    }),
-  );
-  const tensors = new Map<FixtureTensorName, Tensor>(loaded);
-  const float64 = (name: FixtureTensorName): Float64Tensor => tensors.get(name) as Float64Tensor;
-  return {
-    meta,
-    dir,
-    x: tensors.get('x') as Tensor,
-    w: tensors.get('w') as Tensor,
-    dy: tensors.get('dy') as Tensor,
-    dx: float64('dx'),
-    dw: float64('dw'),
-    db: float64('db'),
-    magnitude: { dx: float64('dx-magnitude'), dw: float64('dw-magnitude'), db: float64('db-magnitude') },
-  };
+  return loadFixtureTensors(dir, readFixtureMeta(dir).meta, options);
 }

@@ -28,7 +28,7 @@ export { conv2dBackward, conv2dBackwardMagnitude, conv2dForward } from './oracle
 export { boundCoefficients, coefficientsForDtype, elementBound, gamma, typicalError, type BoundCoefficients } from './tolerance.js';
 export { combineGrades, compareOutput, type CompareInput } from './compare.js';
 export { DTYPE_INFO, float16BitsToFloat64, float64ToFloat16Bits, roundToDtype, ulpDistance } from './dtype.js';
-export { readNpy, readNpyFile, readNpyHeader, writeNpy, type NpyHeader } from './npy.js';
-export { loadFixture, loadFixtureMeta, type LoadedFixture } from './fixture-io.js';
-export { loadManifest, verifyCorpus, MANIFEST_FILE, type CorpusProblem } from './manifest.js';
+export { readNpy, readNpyFile, readNpyFileSync, readNpyHeader, writeNpy, type NpyHeader, type NpyReadOptions, type ReadNpyFileOptions } from './npy.js';
+export { loadFixture, loadFixtureMeta, loadFixtureTensors, magnitudeTensorName, type FixtureTensors, type LoadedFixture } from './fixture-io.js';
+export { checkCorpus, loadManifest, verifyCorpus, MANIFEST_FILE, type CorpusCheck, type CorpusProblem } from './manifest.js';
 export { bundledCorpusDir, schemaDir } from './paths.js';

@@ -5,13 +5,14 @@
  * `<fixture folder>/<file name> <sha256>\n` over every file of every fixture.
  */
 import { createHash } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
-import { ConformanceError, describeValue, isConformanceError } from './errors.js';
-import { loadFixture, loadFixtureMeta } from './fixture-io.js';
+import { ConformanceError, describeValue, isConformanceError, type ErrorCode } from './errors.js';
+import { decodeTensorFile, MAX_FIXTURE_META_BYTES, parseFixtureMeta, readFixtureMeta, readTensorFile } from './fixture-io.js';
 import { sha256Hex } from './hash.js';
-import { FIXTURE_META_FILE, FORMAT_VERSION } from './schemas/fixture-schema.js';
+import { describeFileKind, MAX_READ_BYTES, readRegularFileSync } from './regular-file.js';
+import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, FORMAT_VERSION, tensorFileName, type FixtureTensorName } from './schemas/fixture-schema.js';
 import { validateManifest } from './schemas/validate.js';
 import type { FixtureMeta, Manifest, ManifestEntry } from './types.js';
 
@@ -24,9 +25,16 @@ export const MANIFEST_FILE = 'manifest.json';
  */
 export const CORPUS_AUXILIARY_FILES: readonly string[] = ['witness-report.json'];
 
-/** Something wrong with a corpus on disk; `path` is relative to the corpus folder. */
+/**
+ * Something wrong with a corpus on disk; `path` is relative to the corpus folder.
+ * `code` says what kind of problem: E_MISSING_FILE, E_FILE_KIND (a symbolic link, a FIFO,
+ * a folder...), E_FILE_SIZE, E_CHECKSUM (bytes changed), E_SCHEMA, E_FIXTURE (fixture.json
+ * inconsistent, or a tensor that does not match it), E_NPY, E_MANIFEST (the manifest, or
+ * an entry it does not list, or a field that disagrees with it).
+ */
 export interface CorpusProblem {
   path: string;
+  code: ErrorCode;
   problem: string;
 }
 
@@ -34,6 +42,9 @@ export interface VerifyCorpusOptions {
   /** Also load every fixture (parse each .npy, check dtypes and shapes). Default false: checksums only. */
   deep?: boolean;
 }
+
+/** The largest manifest.json read (the bundled one is about 300 KB). */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 function manifestError(message: string, context: Record<string, unknown>): ConformanceError {
   return new ConformanceError('E_MANIFEST', message, context);
@@ -74,11 +85,10 @@ export function manifestEntryFor(meta: FixtureMeta, fixtureJsonSha256: string): 
   return { id: meta.id, path: meta.id, family: meta.family, dtype: meta.dtype, tags: [...meta.tags], files: sorted };
 }
 
-/** Read a fixture folder (fixture.json validated) and return its manifest entry. */
+/** Read a fixture folder (fixture.json read once and validated) and return its manifest entry. */
 export async function readManifestEntry(fixtureDir: string): Promise<ManifestEntry> {
-  const meta = await loadFixtureMeta(fixtureDir);
-  const fixtureJson = await readFile(join(fixtureDir, FIXTURE_META_FILE));
-  return manifestEntryFor(meta, sha256Hex(fixtureJson));
+  const { meta, sha256 } = readFixtureMeta(fixtureDir);
+  return manifestEntryFor(meta, sha256);
 }
 
 /** A complete manifest: entries sorted by id, count and digest computed, schema-checked. */
@@ -142,103 +152,208 @@ export function parseManifest(text: Uint8Array | string, source: string): Manife
   return manifest;
 }
 
-/** Read `<corpusDir>/manifest.json`: schema-validated, its digest matching its entries. */
+/** Read `<corpusDir>/manifest.json`: a regular file, schema-validated, its digest matching its entries. */
 export async function loadManifest(corpusDir: string): Promise<Manifest> {
   const source = join(corpusDir, MANIFEST_FILE);
-  let text: Buffer;
+  let text: Uint8Array;
   try {
-    text = await readFile(source);
+    text = readRegularFileSync(source, 'the corpus manifest', { max: MAX_MANIFEST_BYTES, why: 'a corpus manifest' });
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw manifestError(`${source}: expected the corpus manifest, found ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`, { source, code });
+    if (!isConformanceError(error)) throw error;
+    throw new ConformanceError(error.code, error.message, { source, ...error.context });
   }
   return parseManifest(text, source);
 }
 
+/** A fixture of a corpus whose fixture.json verified: its manifest entry, folder and metadata (read once). */
+export interface VerifiedFixture {
+  entry: ManifestEntry;
+  /** The fixture's folder (absolute when corpusDir is). */
+  folder: string;
+  meta: FixtureMeta;
+}
+
+/** What checkCorpus found. */
+export interface CorpusCheck {
+  /** null when the manifest itself does not load (then `problems` says why). */
+  manifest: Manifest | null;
+  /** The fixtures whose fixture.json verified, in manifest order. */
+  fixtures: VerifiedFixture[];
+  /** Every problem found, in the order found; [] when the corpus is intact. */
+  problems: CorpusProblem[];
+}
+
+export interface CheckCorpusOptions {
+  /**
+   * What is done with the tensor files:
+   * 'later' (the runner): only listed and kind-checked here; each is read, size-checked and hashed when its fixture is loaded;
+   * 'checksums': each read once and hashed;
+   * 'decode': each read once, hashed and decoded (dtype and shape against fixture.json).
+   */
+  tensors: 'later' | 'checksums' | 'decode';
+}
+
+/** A ConformanceError as a problem of `path`, its message without the absolute path it starts with. */
+function problemOf(path: string, absolute: string, error: ConformanceError): CorpusProblem {
+  const prefix = `${absolute}: `;
+  const message = error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  if (error.code === 'E_MISSING_FILE' && error.context.errno === 'ENOENT') return { path, code: error.code, problem: `missing file listed in ${MANIFEST_FILE}` };
+  return { path, code: error.code, problem: message };
+}
+
+/** Run `step`; a ConformanceError becomes a problem of `path` (anything else is a bug and propagates). */
+function attempt<T>(problems: CorpusProblem[], path: string, absolute: string, step: () => T): T | undefined {
+  try {
+    return step();
+  } catch (error) {
+    if (!isConformanceError(error)) throw error;
+    problems.push(problemOf(path, absolute, error));
+    return undefined;
+  }
+}
+
 /**
- * Check a corpus folder against its manifest. Returns every problem found
- * ([] when the corpus is intact): a manifest that does not load, missing
- * files, files whose bytes changed, fixture.json files that are invalid or
- * disagree with their manifest entry, and unexpected files or folders.
+ * The one corpus verifier, for the runner, `conv2d-fixtures verify`, fetch and pack.
+ * Checks, listing every problem (one never stops the others):
+ * - the manifest (a regular file; schema; count, ids, digest);
+ * - the corpus folder and each fixture folder hold only what the manifest lists, each
+ *   entry a regular file ("a symbolic link", "a FIFO", "a folder" otherwise);
+ * - each fixture.json: read once, a regular file of plausible size, its sha256 the
+ *   manifest's, schema (E_SCHEMA), consistency (E_FIXTURE), and its id, family, dtype,
+ *   tags and file checksums those of its manifest entry;
+ * - the tensor files as `options.tensors` says, each read at most once.
  */
-export async function verifyCorpus(corpusDir: string, options: VerifyCorpusOptions = {}): Promise<CorpusProblem[]> {
+export async function checkCorpus(corpusDir: string, options: CheckCorpusOptions): Promise<CorpusCheck> {
   const problems: CorpusProblem[] = [];
+  const fixtures: VerifiedFixture[] = [];
   let manifest: Manifest;
   try {
     manifest = await loadManifest(corpusDir);
   } catch (error) {
     if (!isConformanceError(error)) throw error;
-    return [{ path: MANIFEST_FILE, problem: error.message }];
+    return { manifest: null, fixtures, problems: [{ path: MANIFEST_FILE, code: error.code, problem: error.message }] };
   }
 
   const listed = new Map(manifest.fixtures.map((entry) => [entry.path, entry]));
   for (const item of await readdir(corpusDir, { withFileTypes: true })) {
     if (item.isFile() && (item.name === MANIFEST_FILE || CORPUS_AUXILIARY_FILES.includes(item.name))) continue;
     if (item.isDirectory() && listed.has(item.name)) continue;
-    const kind = item.isDirectory() ? 'folder' : 'file';
-    problems.push({ path: item.name, problem: `unexpected ${kind}: expected only ${MANIFEST_FILE} and the fixture folders the manifest lists` });
+    if (listed.has(item.name)) {
+      problems.push({ path: item.name, code: 'E_FILE_KIND', problem: `expected a fixture folder, found ${describeFileKind(item)}` });
+      continue;
+    }
+    const kind = item.isDirectory() ? 'folder' : item.isFile() ? 'file' : 'entry';
+    problems.push({
+      path: item.name,
+      code: 'E_MANIFEST',
+      problem: `unexpected ${kind}${kind === 'entry' ? ` (${describeFileKind(item)})` : ''}: expected only ${MANIFEST_FILE} and the fixture folders the manifest lists`,
+    });
   }
 
   for (const entry of manifest.fixtures) {
     const folder = join(corpusDir, entry.path);
-    let present: Map<string, boolean>;
+    if (!listed.has(entry.path)) continue;
+    let present: Map<string, string>;
     try {
-      present = new Map((await readdir(folder, { withFileTypes: true })).map((item) => [item.name, item.isFile()]));
+      present = new Map((await readdir(folder, { withFileTypes: true })).map((item) => [item.name, describeFileKind(item)]));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
-      problems.push({ path: entry.path, problem: `missing fixture folder listed in ${MANIFEST_FILE}` });
+      // ENOTDIR: not a folder, already reported above.
+      if (code === 'ENOENT') problems.push({ path: entry.path, code: 'E_MISSING_FILE', problem: `missing fixture folder listed in ${MANIFEST_FILE}` });
       continue;
     }
-    for (const [name, isFile] of present) {
+    let intact = true;
+    for (const [name, kind] of present) {
       if (!(name in entry.files)) {
-        problems.push({ path: `${entry.path}/${name}`, problem: `unexpected ${isFile ? 'file' : 'folder'}: not listed in ${MANIFEST_FILE}` });
-      } else if (!isFile) {
-        problems.push({ path: `${entry.path}/${name}`, problem: 'expected a file, found a folder' });
+        problems.push({ path: `${entry.path}/${name}`, code: 'E_MANIFEST', problem: `unexpected ${kind === 'a folder' ? 'folder' : 'file'}: not listed in ${MANIFEST_FILE}` });
       }
     }
-    let intact = true;
-    for (const [name, sha256] of Object.entries(entry.files)) {
-      if (present.get(name) !== true) {
-        if (!present.has(name)) problems.push({ path: `${entry.path}/${name}`, problem: `missing file listed in ${MANIFEST_FILE}` });
+    for (const name of Object.keys(entry.files)) {
+      const kind = present.get(name);
+      if (kind === undefined) {
+        problems.push({ path: `${entry.path}/${name}`, code: 'E_MISSING_FILE', problem: `missing file listed in ${MANIFEST_FILE}` });
         intact = false;
-        continue;
-      }
-      const found = sha256Hex(await readFile(join(folder, name)));
-      if (found !== sha256) {
-        problems.push({ path: `${entry.path}/${name}`, problem: `bytes changed: sha256 expected ${sha256} (${MANIFEST_FILE}), found ${found}` });
+      } else if (kind !== 'a regular file') {
+        problems.push({ path: `${entry.path}/${name}`, code: 'E_FILE_KIND', problem: `expected a regular file, found ${kind}` });
         intact = false;
       }
     }
 
     const metaPath = `${entry.path}/${FIXTURE_META_FILE}`;
-    if (present.get(FIXTURE_META_FILE) !== true) continue;
-    let meta: FixtureMeta;
-    try {
-      meta = await loadFixtureMeta(folder);
-    } catch (error) {
-      if (!isConformanceError(error)) throw error;
-      problems.push({ path: metaPath, problem: `invalid fixture.json: ${error.message}` });
-      continue;
+    let meta: FixtureMeta | undefined;
+    if (present.get(FIXTURE_META_FILE) === 'a regular file') {
+      const metaSource = join(folder, FIXTURE_META_FILE);
+      const metaBytes = attempt(problems, metaPath, metaSource, () =>
+        readRegularFileSync(metaSource, 'a fixture file', { max: MAX_FIXTURE_META_BYTES, why: 'a fixture.json is a few KB' }),
+      );
+      if (metaBytes !== undefined) {
+        const metaSha256 = sha256Hex(metaBytes);
+        const sameBytes = metaSha256 === entry.files[FIXTURE_META_FILE];
+        if (!sameBytes) {
+          problems.push({ path: metaPath, code: 'E_CHECKSUM', problem: `bytes changed: sha256 expected ${entry.files[FIXTURE_META_FILE]} (${MANIFEST_FILE}), found ${metaSha256}` });
+        }
+        meta = attempt(problems, metaPath, metaSource, () => parseFixtureMeta(metaBytes, metaSource));
+        if (meta !== undefined) {
+          const disagreements = entryDisagreements(entry, meta, metaPath);
+          problems.push(...disagreements);
+          if (sameBytes && disagreements.length === 0) fixtures.push({ entry, folder, meta });
+          else intact = false;
+        }
+      }
     }
-    problems.push(...entryDisagreements(entry, meta, metaPath));
-    if (options.deep && intact) {
-      try {
-        await loadFixture(folder, { verifyChecksums: false });
-      } catch (error) {
-        if (!isConformanceError(error)) throw error;
-        problems.push({ path: entry.path, problem: `fixture does not load: ${error.message}` });
+    if (options.tensors === 'later') continue;
+
+    // Each tensor file: read once (its size from fixture.json when that parsed), hashed against the manifest.
+    const tensorBytes = new Map<FixtureTensorName, Uint8Array>();
+    for (const name of FIXTURE_TENSOR_NAMES) {
+      const fileName = tensorFileName(name);
+      if (present.get(fileName) !== 'a regular file' || !(fileName in entry.files)) continue;
+      const path = `${entry.path}/${fileName}`;
+      const absolute = join(folder, fileName);
+      const bytes = attempt(problems, path, absolute, () =>
+        meta !== undefined ? readTensorFile(folder, meta, name, false) : readRegularFileSync(absolute, 'a fixture file', { max: MAX_READ_BYTES, why: 'the largest file read' }),
+      );
+      if (bytes === undefined) {
+        intact = false;
+        continue;
+      }
+      const found = sha256Hex(bytes);
+      if (found !== entry.files[fileName]) {
+        problems.push({ path, code: 'E_CHECKSUM', problem: `bytes changed: sha256 expected ${entry.files[fileName]} (${MANIFEST_FILE}), found ${found}` });
+        intact = false;
+        continue;
+      }
+      tensorBytes.set(name, bytes);
+    }
+    if (options.tensors === 'decode' && intact && meta !== undefined) {
+      const verified = meta;
+      for (const [name, bytes] of tensorBytes) {
+        const absolute = join(folder, tensorFileName(name));
+        attempt(problems, `${entry.path}/${tensorFileName(name)}`, absolute, () => decodeTensorFile(folder, verified, name, bytes));
       }
     }
   }
-  return problems;
+  return { manifest, fixtures, problems };
+}
+
+/**
+ * Check a corpus folder against its manifest (checkCorpus, every tensor file read
+ * once: hashed, and decoded when `deep`). Returns every problem found ([] when intact).
+ */
+export async function verifyCorpus(corpusDir: string, options: VerifyCorpusOptions = {}): Promise<CorpusProblem[]> {
+  return (await checkCorpus(corpusDir, { tensors: options.deep === true ? 'decode' : 'checksums' })).problems;
 }
 
 /** Where fixture.json says something other than its manifest entry. */
 function entryDisagreements(entry: ManifestEntry, meta: FixtureMeta, metaPath: string): CorpusProblem[] {
   const problems: CorpusProblem[] = [];
   const differ = (field: string, inManifest: unknown, inFixture: unknown): void => {
-    problems.push({ path: metaPath, problem: `${field} disagrees with ${MANIFEST_FILE}: manifest has ${describeValue(inManifest)}, fixture.json has ${describeValue(inFixture)}` });
+    problems.push({
+      path: metaPath,
+      code: 'E_MANIFEST',
+      problem: `${field} disagrees with ${MANIFEST_FILE}: manifest has ${describeValue(inManifest)}, fixture.json has ${describeValue(inFixture)}`,
+    });
   };
   if (meta.id !== entry.id) differ('id', entry.id, meta.id);
   if (meta.family !== entry.family) differ('family', entry.family, meta.family);

@@ -1,18 +1,19 @@
 /**
- * NumPy .npy files: a strict reader (header checked here, data decoded by npyjs)
- * and a writer whose output is byte-identical to numpy's `np.save` (format 1.0).
+ * NumPy .npy files: the project's one reader and a writer whose output is
+ * byte-identical to numpy's `np.save` (format 1.0).
  *
  * Format (numpy.lib.format): magic "\x93NUMPY", major and minor version bytes,
  * header length (uint16 LE for 1.0, uint32 LE for 2.0 and 3.0), then the header:
  * a Python dict literal {'descr': ..., 'fortran_order': ..., 'shape': (...), }
  * padded with spaces and a final '\n' (latin-1 for 1.0/2.0, UTF-8 for 3.0), then
- * the raw elements. Only little-endian float16/32/64 in C order are accepted.
+ * the raw elements. float16/32/64 only. Strict mode (the corpus, which is ours):
+ * little-endian, C order. Converting mode (adapter outputs): big-endian data and
+ * Fortran order are accepted too, and come back little-endian in C order.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { parse as npyjsParse } from 'npyjs';
+import { closeSync } from 'node:fs';
 import { DTYPE_INFO, expectedArrayType } from './dtype.js';
 import { ConformanceError, describeValue } from './errors.js';
+import { checkFileSize, MAX_READ_BYTES, openRegularFile, readExactly } from './regular-file.js';
 import { DTYPES, type Dtype, type Tensor, type TensorData } from './types.js';
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -27,23 +28,41 @@ export const NPY_MAX_DIMENSIONS = 64;
 export const NPY_MAX_ELEMENTS = 2 ** 31;
 /** numpy's own limit on the header size it will parse (_MAX_HEADER_SIZE). */
 const MAX_HEADER_BYTES = 10000;
+/** Bytes before the header text in format 2.0 and 3.0 (magic, version, uint32 length). */
+const MAX_PREAMBLE_BYTES = 12;
+/** Literals nested deeper than this in a header are refused (a shape is one tuple deep). */
+const MAX_LITERAL_DEPTH = 16;
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const DESCR_TO_DTYPE: Record<string, Dtype> = { '<f2': 'float16', '<f4': 'float32', '<f8': 'float64' };
+const BIG_ENDIAN_DESCR_TO_DTYPE: Record<string, Dtype> = { '>f2': 'float16', '>f4': 'float32', '>f8': 'float64' };
 const SUPPORTED_DESCRS = Object.keys(DESCR_TO_DTYPE).map((descr) => `'${descr}'`).join(', ');
 
 /** What the header of a .npy file says. */
 export interface NpyHeader {
   version: [number, number];
-  descr: '<f2' | '<f4' | '<f8';
+  /** As in the file: '<f4', or '>f4' (converting mode only). */
+  descr: string;
   dtype: Dtype;
-  fortranOrder: false;
+  /** false in strict mode. */
+  littleEndian: boolean;
+  /** false in strict mode. */
+  fortranOrder: boolean;
   shape: number[];
   /** Offset of the first data byte. */
   dataOffset: number;
   /** Bytes of data the shape and dtype call for. */
   dataBytes: number;
+}
+
+/** Options of the readers. */
+export interface NpyReadOptions {
+  /**
+   * false (default, strict): only little-endian data in C order.
+   * true: big-endian data and Fortran order are accepted and converted (for adapter outputs).
+   */
+  convert?: boolean;
 }
 
 function npyError(source: string, message: string, context: Record<string, unknown> = {}): ConformanceError {
@@ -53,8 +72,8 @@ function npyError(source: string, message: string, context: Record<string, unkno
 // ---------------------------------------------------------------------------
 // Reading
 
-/** Parse and check the header of a .npy file, without touching the data. */
-export function readNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
+/** Parse and check the header of a .npy file (`bytes` from its start: the whole file or its first bytes), without touching the data. */
+export function readNpyHeader(bytes: Uint8Array, source: string, options: NpyReadOptions = {}): NpyHeader {
   requireLittleEndianHost(source);
   const prefixMatches = MAGIC.every((byte, index) => index >= bytes.length || bytes[index] === byte);
   if (!prefixMatches) {
@@ -94,131 +113,174 @@ export function readNpyHeader(bytes: Uint8Array, source: string): NpyHeader {
     throw npyError(source, `header is not valid ${major === 3 ? 'UTF-8' : 'latin-1'} text: ${(error as Error).message}`);
   }
 
+  const convert = options.convert === true;
   const dict = parseCanonicalHeader(text) ?? parseHeaderDict(text, source);
-  const descr = checkDescr(dict.get('descr'), source);
+  const { descr, dtype, littleEndian } = checkDescr(dict.get('descr'), source, convert);
   const fortranOrder = dict.get('fortran_order');
   if (fortranOrder?.kind !== 'bool') {
-    throw npyError(source, `header 'fortran_order': expected False, found ${describeLiteral(fortranOrder)}`);
+    throw npyError(source, `header 'fortran_order': expected ${convert ? 'True or False' : 'False'}, found ${describeLiteral(fortranOrder)}`);
   }
-  if (fortranOrder.value) {
+  if (fortranOrder.value && !convert) {
     throw npyError(source, "fortran_order is True: expected False (C order); Fortran-ordered arrays are not supported, save with np.ascontiguousarray");
   }
   const { shape, elements } = checkShape(dict.get('shape'), source);
-  const dtype = DESCR_TO_DTYPE[descr];
-  return { version: [major, minor], descr, dtype, fortranOrder: false, shape, dataOffset, dataBytes: elements * DTYPE_INFO[dtype].bytes };
+  return { version: [major, minor], descr, dtype, littleEndian, fortranOrder: fortranOrder.value, shape, dataOffset, dataBytes: elements * DTYPE_INFO[dtype].bytes };
 }
 
 /** Options of readNpy. */
-export interface ReadNpyOptions {
+export interface ReadNpyOptions extends NpyReadOptions {
   /**
    * true (default): the data is a fresh typed array (offset 0, its own buffer) sharing nothing with `bytes`.
-   * false: the data may be a view into `bytes`' buffer (when `bytes` is that whole buffer and the data is
-   * aligned), saving a copy; for callers that own `bytes` and never change or reuse them.
+   * false: the data may be a view into `bytes`' buffer (when `bytes` is that whole buffer, the data is
+   * aligned, little-endian and in C order), saving a copy; for callers that own `bytes` and never change or reuse them.
    */
   copy?: boolean;
 }
 
+/** The data-length message of a file whose data is not what its header calls for. */
+function dataLengthMessage(header: NpyHeader, found: number): string {
+  const { dataBytes, dtype, shape, descr } = header;
+  const needed = `the header's shape ${formatShape(shape)} of ${descr} (${DTYPE_INFO[dtype].bytes} bytes each) needs ${dataBytes} data bytes`;
+  return found < dataBytes
+    ? `truncated data: ${needed}, found ${found}`
+    : `data length does not match the header: ${needed}, found ${found} (${found - dataBytes} extra bytes)`;
+}
+
 /**
- * Read a .npy file's bytes into a tensor. The header is checked strictly (see
+ * Read a .npy file's bytes into a tensor. The header is checked (see
  * readNpyHeader); the data must be exactly as long as the shape calls for.
  * `source` (a file path) is named in every error. Unless `options.copy` is
  * false, the returned data is a fresh typed array (offset 0, its own buffer)
  * that shares nothing with `bytes`; float16 data comes back as raw bits in a Uint16Array.
  */
 export function readNpy(bytes: Uint8Array, source: string, options: ReadNpyOptions = {}): Tensor {
-  const header = readNpyHeader(bytes, source);
-  const { dataOffset, dataBytes, dtype, shape, descr } = header;
-  const found = bytes.length - dataOffset;
-  if (found !== dataBytes) {
-    const needed = `the header's shape ${formatShape(shape)} of ${descr} (${DTYPE_INFO[dtype].bytes} bytes each) needs ${dataBytes} data bytes`;
-    const message =
-      found < dataBytes
-        ? `truncated data: ${needed}, found ${found}`
-        : `data length does not match the header: ${needed}, found ${found} (${found - dataBytes} extra bytes)`;
-    throw npyError(source, message, { expectedBytes: dataBytes, foundBytes: found, shape });
+  const header = readNpyHeader(bytes, source, options);
+  const found = bytes.length - header.dataOffset;
+  if (found !== header.dataBytes) {
+    throw npyError(source, dataLengthMessage(header, found), { expectedBytes: header.dataBytes, foundBytes: found, shape: header.shape });
   }
-
-  // npyjs builds a typed array over the data at its offset; it needs that offset to be
-  // a multiple of the element size. numpy's (64-aligned) files always are; otherwise
-  // hand it the same data behind a canonical header.
-  const elementBytes = DTYPE_INFO[dtype].bytes;
-  let npyjsInput: ArrayBuffer;
-  if (dataOffset % elementBytes === 0) {
-    // npyjs only makes a view (it does not copy and does not write); the slice() below copies
-    // (unless options.copy is false). So a buffer that is exactly the file can be handed over as it is.
-    const wholeBuffer = bytes.byteOffset === 0 && bytes.buffer instanceof ArrayBuffer && bytes.buffer.byteLength === bytes.byteLength;
-    npyjsInput = wholeBuffer ? (bytes.buffer as ArrayBuffer) : copyToArrayBuffer(bytes, 0, dataOffset + dataBytes);
-  } else {
-    const canonicalHeader = encodeNpyHeader(descr, shape);
-    const combined = new Uint8Array(canonicalHeader.length + dataBytes);
-    combined.set(canonicalHeader, 0);
-    combined.set(bytes.subarray(dataOffset, dataOffset + dataBytes), canonicalHeader.length);
-    npyjsInput = combined.buffer;
-  }
-  let parsed: ReturnType<typeof npyjsParse>;
-  try {
-    parsed = npyjsParse(npyjsInput, { convertFloat16: false });
-  } catch (error) {
-    throw npyError(source, `npyjs could not decode the data: ${(error as Error).message}`);
-  }
-  const expectedType = expectedArrayType(dtype);
-  const elements = dataBytes / elementBytes;
-  if (
-    parsed.dtype !== descr.slice(1) ||
-    parsed.fortranOrder ||
-    parsed.shape.length !== shape.length ||
-    parsed.shape.some((size, axis) => size !== shape[axis]) ||
-    parsed.data.constructor.name !== expectedType ||
-    (parsed.data as TensorData).length !== elements
-  ) {
-    throw npyError(
-      source,
-      `npyjs read the file differently from its header: expected ${descr} ${formatShape(shape)} as a ${expectedType} of ${elements} elements, ` +
-        `found ${parsed.dtype} ${describeValue(parsed.shape)} as a ${parsed.data.constructor.name}`,
-    );
-  }
-  if (options.copy === false) {
-    // The view is over `bytes` (which the caller gives up) or over the private copy made above.
-    return { dtype, shape, data: parsed.data as TensorData };
-  }
-  // slice() of a typed array copies into a new buffer at offset 0 (byte for byte: NaN payloads survive).
-  const data = (parsed.data as TensorData).slice();
-  return { dtype, shape, data };
-}
-
-/** Read a .npy file from disk (see readNpy). */
-export async function readNpyFile(path: string): Promise<Tensor> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (error) {
-    throw npyError(path, `cannot read the file: ${(error as Error).message}`, { cause: (error as NodeJS.ErrnoException).code });
-  }
-  return readNpy(bytes, path);
+  // A view is possible only into a buffer that is exactly these bytes (the caller's to give up).
+  const mayView = options.copy === false && bytes.byteOffset === 0 && bytes.buffer.byteLength === bytes.byteLength;
+  return decodeNpyData(header, bytes.subarray(header.dataOffset), !mayView);
 }
 
 /**
- * A file's bytes, read synchronously into a buffer of their own (not a slice of
- * Node's shared pool, which readFileSync uses for small files), so that
- * readNpy(bytes, path, { copy: false }) can hand out views into it without a copy.
- * Throws the fs error (ENOENT...) as it comes.
+ * The tensor of a file's data bytes (exactly header.dataBytes of them, from the header's
+ * dataOffset). `copy` false: the bytes are the caller's to give up, so an aligned
+ * little-endian C-order array may be a view into them instead of a copy.
  */
-export function readFileOwnedSync(path: string): Uint8Array {
-  const descriptor = openSync(path, 'r');
-  try {
-    const size = fstatSync(descriptor).size;
-    // allocUnsafeSlow: a fresh ArrayBuffer of exactly `size` bytes, every one of them overwritten below.
-    const bytes = Buffer.allocUnsafeSlow(size);
-    let filled = 0;
-    while (filled < size) {
-      const count = readSync(descriptor, bytes, filled, size - filled, filled);
-      if (count === 0) break; // the file shrank since fstat: keep what is there
-      filled += count;
+function decodeNpyData(header: NpyHeader, data: Uint8Array, copy: boolean): Tensor {
+  const { dtype, shape, dataBytes } = header;
+  const elementBytes = DTYPE_INFO[dtype].bytes;
+  const elements = dataBytes / elementBytes;
+  const ArrayType = dtype === 'float64' ? Float64Array : dtype === 'float32' ? Float32Array : Uint16Array;
+  const native = header.littleEndian && !header.fortranOrder;
+  let values: TensorData;
+  if (native && !copy && data.byteOffset % elementBytes === 0) {
+    values = new ArrayType(data.buffer as ArrayBuffer, data.byteOffset, elements);
+  } else {
+    // A copy at offset 0 of a new buffer (byte for byte: NaN payloads survive), then put right in place.
+    const own = new Uint8Array(dataBytes);
+    own.set(data.subarray(0, dataBytes));
+    if (!header.littleEndian) swapBytes(own, elementBytes);
+    values = new ArrayType(own.buffer, 0, elements);
+    if (header.fortranOrder) values = fortranToC(values, shape);
+  }
+  return { dtype, shape, data: values };
+}
+
+/** Reverse the bytes of each element in place (big-endian to little-endian). */
+function swapBytes(bytes: Uint8Array, elementBytes: number): void {
+  for (let start = 0; start < bytes.length; start += elementBytes) {
+    for (let low = start, high = start + elementBytes - 1; low < high; low++, high--) {
+      const byte = bytes[low];
+      bytes[low] = bytes[high];
+      bytes[high] = byte;
     }
-    return filled === size ? bytes : bytes.subarray(0, filled);
+  }
+}
+
+/**
+ * The same array in C order. In Fortran order the element at index (i_0, ..., i_{n-1})
+ * of shape (d_0, ..., d_{n-1}) sits at sum_k i_k * prod_{j<k} d_j; the output is
+ * walked in C order (last axis fastest) with an odometer over the indices.
+ */
+function fortranToC<T extends TensorData>(source: T, shape: readonly number[]): T {
+  const rank = shape.length;
+  const target = new (source.constructor as new (length: number) => T)(source.length);
+  if (rank <= 1 || source.length === 0) {
+    target.set(source);
+    return target;
+  }
+  const fortranStrides: number[] = [];
+  let stride = 1;
+  for (let axis = 0; axis < rank; axis++) {
+    fortranStrides.push(stride);
+    stride *= shape[axis];
+  }
+  const index = new Array<number>(rank).fill(0);
+  let sourceOffset = 0;
+  for (let targetOffset = 0; targetOffset < target.length; targetOffset++) {
+    target[targetOffset] = source[sourceOffset];
+    // Advance the odometer: last axis first, carrying into earlier axes.
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      index[axis] += 1;
+      sourceOffset += fortranStrides[axis];
+      if (index[axis] < shape[axis]) break;
+      sourceOffset -= index[axis] * fortranStrides[axis];
+      index[axis] = 0;
+    }
+  }
+  return target;
+}
+
+/** Options of readNpyFileSync and readNpyFile. */
+export interface ReadNpyFileOptions extends NpyReadOptions {
+  /**
+   * The tensor the caller expects (an adapter's output): a file whose header calls for
+   * more data than it is refused before its data is read.
+   */
+  expected?: { dtype: Dtype; shape: readonly number[]; what: string };
+}
+
+/**
+ * Read a .npy file from disk: opened as a regular file (src/regular-file.ts: no symbolic
+ * link, FIFO or folder), its header read first, and its size compared with what the
+ * header calls for before the data is read (a wrong-size file is refused in O(1)). The
+ * data is read once, into a buffer the returned tensor may view.
+ */
+export function readNpyFileSync(path: string, options: ReadNpyFileOptions = {}): Tensor {
+  const { descriptor, size } = openRegularFile(path, 'a .npy file');
+  try {
+    const prefix = readExactly(descriptor, path, 0, Math.min(size, MAX_PREAMBLE_BYTES + MAX_HEADER_BYTES));
+    const header = readNpyHeader(prefix, path, options);
+    const { expected } = options;
+    if (expected !== undefined) {
+      const expectedBytes = expected.shape.reduce((product, length) => product * length, 1) * DTYPE_INFO[expected.dtype].bytes;
+      if (header.dataBytes > expectedBytes) {
+        throw npyError(
+          path,
+          `the header's shape ${formatShape(header.shape)} of ${header.descr} needs ${header.dataBytes} data bytes, ` +
+            `more than the ${expectedBytes} of ${expected.what} (${expected.dtype}, shape [${expected.shape.join(', ')}])`,
+          { expectedBytes, headerBytes: header.dataBytes },
+        );
+      }
+    }
+    const found = size - header.dataOffset;
+    if (found !== header.dataBytes) {
+      throw npyError(path, dataLengthMessage(header, found), { expectedBytes: header.dataBytes, foundBytes: found, shape: header.shape });
+    }
+    checkFileSize(path, size, { max: MAX_READ_BYTES, why: 'the largest .npy file this reader holds in memory' });
+    const data = readExactly(descriptor, path, header.dataOffset, header.dataBytes);
+    return decodeNpyData(header, data, false);
   } finally {
     closeSync(descriptor);
   }
+}
+
+/** readNpyFileSync behind a promise (the public API's form). */
+export async function readNpyFile(path: string, options: ReadNpyFileOptions = {}): Promise<Tensor> {
+  return readNpyFileSync(path, options);
 }
 
 // ---------------------------------------------------------------------------
@@ -285,6 +347,7 @@ function parseHeaderDict(text: string, source: string): Map<string, Literal> {
 
 class LiteralParser {
   private position = 0;
+  private depth = 0;
 
   constructor(
     private readonly text: string,
@@ -308,9 +371,14 @@ class LiteralParser {
     if (this.atEnd()) this.fail('expected a value');
     const character = this.text[this.position];
     if (character === "'" || character === '"') return this.parseString(character);
-    if (character === '(') return this.parseSequence('(', ')');
-    if (character === '[') return this.parseSequence('[', ']');
-    if (character === '{') return this.parseDict();
+    if (character === '(' || character === '[' || character === '{') {
+      // Recursion is bounded here, so a header of 10000 '(' is an E_NPY, not a stack overflow.
+      if (this.depth >= MAX_LITERAL_DEPTH) this.fail(`expected literals nested at most ${MAX_LITERAL_DEPTH} deep`);
+      this.depth += 1;
+      const value = character === '{' ? this.parseDict() : character === '(' ? this.parseSequence('(', ')') : this.parseSequence('[', ']');
+      this.depth -= 1;
+      return value;
+    }
     const word = /^[-+]?[A-Za-z0-9_.]+/.exec(this.text.slice(this.position))?.[0];
     if (word === undefined) this.fail('expected a value (string, number, True, False, None, tuple, list or dict)');
     this.position += word.length;
@@ -396,7 +464,7 @@ function describeLiteral(value: Literal | undefined): string {
   }
 }
 
-function checkDescr(value: Literal | undefined, source: string): NpyHeader['descr'] {
+function checkDescr(value: Literal | undefined, source: string, convert: boolean): { descr: string; dtype: Dtype; littleEndian: boolean } {
   if (value?.kind === 'list') {
     throw npyError(source, `unsupported dtype: structured dtype ${describeLiteral(value)}; expected one of ${SUPPORTED_DESCRS}`);
   }
@@ -404,14 +472,16 @@ function checkDescr(value: Literal | undefined, source: string): NpyHeader['desc
     throw npyError(source, `header 'descr': expected a dtype string, one of ${SUPPORTED_DESCRS}, found ${describeLiteral(value)}`);
   }
   const descr = value.value;
-  if (descr in DESCR_TO_DTYPE) return descr as NpyHeader['descr'];
-  if (/^>f[248]$/.test(descr)) {
+  if (descr in DESCR_TO_DTYPE) return { descr, dtype: DESCR_TO_DTYPE[descr], littleEndian: true };
+  if (descr in BIG_ENDIAN_DESCR_TO_DTYPE) {
+    if (convert) return { descr, dtype: BIG_ENDIAN_DESCR_TO_DTYPE[descr], littleEndian: false };
     throw npyError(source, `big-endian data ('${descr}') is not supported: expected little-endian '<${descr.slice(1)}' (save with arr.astype('<${descr.slice(1)}'))`, {
       descr,
     });
   }
   const supportedDtypes = DTYPES.join(', ');
-  throw npyError(source, `unsupported dtype '${descr}': expected one of ${SUPPORTED_DESCRS} (${supportedDtypes})`, { descr });
+  const supported = convert ? `${SUPPORTED_DESCRS} or big-endian ${Object.keys(BIG_ENDIAN_DESCR_TO_DTYPE).map((name) => `'${name}'`).join(', ')}` : SUPPORTED_DESCRS;
+  throw npyError(source, `unsupported dtype '${descr}': expected one of ${supported} (${supportedDtypes})`, { descr });
 }
 
 function checkShape(value: Literal | undefined, source: string): { shape: number[]; elements: number } {
@@ -527,12 +597,6 @@ function checkWritableShape(shape: unknown, name: string): number {
 
 function requireLittleEndianHost(source: string): void {
   if (!HOST_LITTLE_ENDIAN) throw npyError(source, 'this host is big-endian: expected a little-endian host (typed arrays use the host byte order)');
-}
-
-function copyToArrayBuffer(bytes: Uint8Array, start: number, end: number): ArrayBuffer {
-  const copy = new Uint8Array(end - start);
-  copy.set(bytes.subarray(start, end));
-  return copy.buffer;
 }
 
 /** Bytes as a Python-like escaped string, e.g. "PK\x03\x04". */

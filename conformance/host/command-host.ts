@@ -248,7 +248,7 @@ export class CommandHost implements AdapterHost {
         if (expected === undefined || path === undefined) continue;
         let tensor: Tensor;
         try {
-          tensor = await readNpyFile(path);
+          tensor = await readNpyFile(path, { convert: true, expected: { ...expected, what: `the expected ${name}` } });
         } catch (error) {
           return { kind: 'error', message: `the adapter answered ok for ${meta.id} but ${name} could not be read: ${(error as Error).message}`, adapterSeconds };
         }

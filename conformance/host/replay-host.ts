@@ -64,7 +64,10 @@ export class ReplayHost implements AdapterHost {
     for (const name of wanted) {
       const path = join(folder, `${name}.npy`);
       try {
-        outputs[name] = checkOutputTensor(name, await readNpyFile(path), request.expected[name]!);
+        const expected = request.expected[name]!;
+        // Converting mode: a replayed output may be big-endian or in Fortran order (np.save of a transposed array).
+        const tensor = await readNpyFile(path, { convert: true, expected: { ...expected, what: `the expected ${name}` } });
+        outputs[name] = checkOutputTensor(name, tensor, expected);
       } catch (error) {
         return { kind: 'error', message: `${(error as Error).message}${(error as ConformanceError).code === 'E_ADAPTER_RESULT' ? ` (in ${path})` : ''}` };
       }

@@ -15,6 +15,14 @@ export const FIXTURE_META_FILE = 'fixture.json';
 export const FIXTURE_TENSOR_NAMES = ['x', 'w', 'dy', 'dx', 'dw', 'db', 'dx-magnitude', 'dw-magnitude', 'db-magnitude'] as const;
 export type FixtureTensorName = (typeof FIXTURE_TENSOR_NAMES)[number];
 
+/** The one spelling of an output's magnitude tensor: its key in `files`, its file stem, and `tolerance.outputs.<output>.magnitude`. */
+export type MagnitudeTensorName = `${OutputName}-magnitude`;
+
+/** The magnitude tensor of an output: 'dx' -> 'dx-magnitude'. */
+export function magnitudeTensorName(output: OutputName): MagnitudeTensorName {
+  return `${output}-magnitude`;
+}
+
 /** The file of a tensor in its fixture folder: `<logical name>.npy`. */
 export function tensorFileName(name: FixtureTensorName): string {
   return `${name}.npy`;
@@ -48,7 +56,7 @@ function outputToleranceSchema(output: OutputName): JSONSchemaType<OutputToleran
     type: 'object',
     properties: {
       accumulationLength: { type: 'integer', minimum: 0 },
-      magnitude: { type: 'string', const: `${output}-magnitude` },
+      magnitude: { type: 'string', const: magnitudeTensorName(output) },
     },
     required: ['accumulationLength', 'magnitude'],
     additionalProperties: false,

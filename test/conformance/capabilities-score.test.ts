@@ -147,7 +147,9 @@ function tinyFixture(rule: 'exact' | 'bound', expected: number[], magnitude: num
     dx: four(expected),
     dw: four(expected),
     db: tensor(expected),
-    magnitude: { dx: four(magnitude), dw: four(magnitude), db: tensor(magnitude) },
+    'dx-magnitude': four(magnitude),
+    'dw-magnitude': four(magnitude),
+    'db-magnitude': tensor(magnitude),
   };
 }
 

@@ -74,7 +74,9 @@ export function sampleFixture(options: SampleOptions = {}): SampleFixture {
     dx: gradients.dx,
     dw: gradients.dw,
     db: gradients.db,
-    magnitude: { dx: magnitude.dx, dw: magnitude.dw, db: magnitude.db },
+    'dx-magnitude': magnitude.dx,
+    'dw-magnitude': magnitude.dw,
+    'db-magnitude': magnitude.db,
   };
   return { meta, tensors };
 }

@@ -141,7 +141,7 @@ export async function writeSmallFixture(corpusDir: string, spec: SmallFixtureSpe
   const dy = draw(prng, geometry.dyShape, spec);
   const gradients = conv2dBackward(x, w, dy, spec.params);
   const magnitude = conv2dBackwardMagnitude(x, w, dy, spec.params);
-  return writeFixtureFolder(
+  const written = await writeFixtureFolder(
     join(corpusDir, spec.id),
     {
       id: spec.id,
@@ -165,9 +165,12 @@ export async function writeSmallFixture(corpusDir: string, spec: SmallFixtureSpe
       dx: gradients.dx,
       dw: gradients.dw,
       db: gradients.db,
-      magnitude: { dx: magnitude.dx, dw: magnitude.dw, db: magnitude.db },
+      'dx-magnitude': magnitude.dx,
+      'dw-magnitude': magnitude.dw,
+      'db-magnitude': magnitude.db,
     },
   );
+  return written.meta;
 }
 
 export interface SmallCorpus {

@@ -30,7 +30,7 @@ async function temporaryFolder(t: { teardown(fn: () => unknown): void }): Promis
 async function writtenSample(t: { teardown(fn: () => unknown): void }, dtype: Dtype = 'float32'): Promise<{ dir: string; meta: FixtureMeta }> {
   const sample = sampleFixture({ dtype });
   const dir = join(await temporaryFolder(t), sample.meta.id);
-  const meta = await writeFixtureFolder(dir, sample.meta, sample.tensors);
+  const { meta } = await writeFixtureFolder(dir, sample.meta, sample.tensors);
   return { dir, meta };
 }
 
@@ -44,8 +44,13 @@ t.test('write then load gives back the metadata and every tensor bit for bit', a
   for (const dtype of ['float16', 'float32', 'float64'] as Dtype[]) {
     const sample = sampleFixture({ dtype });
     const dir = join(await temporaryFolder(t), sample.meta.id);
-    const meta = await writeFixtureFolder(dir, sample.meta, sample.tensors);
+    const written = await writeFixtureFolder(dir, sample.meta, sample.tensors);
+    const { meta } = written;
+    t.equal(written.metaSha256, sha256Hex(await readFile(join(dir, FIXTURE_META_FILE))), `${dtype}: the sha256 of the fixture.json written`);
     t.same((await readdir(dir)).sort(), [FIXTURE_META_FILE, ...FIXTURE_TENSOR_NAMES.map(tensorFileName)].sort(), `${dtype}: exactly the ten files`);
+    let onDisk = 0;
+    for (const file of await readdir(dir)) onDisk += (await stat(join(dir, file))).size;
+    t.equal(written.bytes, onDisk, `${dtype}: the bytes written, as on disk`);
     for (const name of FIXTURE_TENSOR_NAMES) {
       const file = meta.files[name];
       t.equal(file.path, `${name}.npy`);
@@ -62,9 +67,9 @@ t.test('write then load gives back the metadata and every tensor bit for bit', a
       ['dx', loaded.dx, sample.tensors.dx],
       ['dw', loaded.dw, sample.tensors.dw],
       ['db', loaded.db, sample.tensors.db],
-      ['dx-magnitude', loaded.magnitude.dx, sample.tensors.magnitude.dx],
-      ['dw-magnitude', loaded.magnitude.dw, sample.tensors.magnitude.dw],
-      ['db-magnitude', loaded.magnitude.db, sample.tensors.magnitude.db],
+      ['dx-magnitude', loaded['dx-magnitude'], sample.tensors['dx-magnitude']],
+      ['dw-magnitude', loaded['dw-magnitude'], sample.tensors['dw-magnitude']],
+      ['db-magnitude', loaded['db-magnitude'], sample.tensors['db-magnitude']],
     ];
     for (const [name, got, expected] of pairs) {
       t.equal(got.dtype, expected.dtype, `${dtype} ${name} dtype`);
@@ -115,8 +120,15 @@ t.test('a changed file is refused by checksum, naming it, unless checksums are o
 
 t.test('a file whose dtype or shape disagrees with fixture.json is refused, naming the file and both values', async (t) => {
   const { dir } = await writtenSample(t);
-  // x in float64 in a float32 fixture.
+  // x in float64 in a float32 fixture: twice the bytes, refused by its size before it is read
+  // (np.save's header of (2, 4, 5, 6) is 128 bytes; 240 elements of 4 bytes are due, 8 found).
   await writeFile(join(dir, 'x.npy'), writeNpy({ dtype: 'float64', shape: [2, 4, 5, 6], data: new Float64Array(240) }));
+  await t.rejects(loadFixture(dir, { verifyChecksums: false }), {
+    code: 'E_FILE_SIZE',
+    message: `${join(dir, 'x.npy')}: expected ${128 + 240 * 4} bytes (np.save's header and data for float32 shape (2, 4, 5, 6), from fixture.json), found ${128 + 240 * 8}`,
+  });
+  // The same size in float64 (half the elements): read, and refused by its dtype.
+  await writeFile(join(dir, 'x.npy'), writeNpy({ dtype: 'float64', shape: [2, 4, 5, 3], data: new Float64Array(120) }));
   await t.rejects(loadFixture(dir, { verifyChecksums: false }), {
     code: 'E_FIXTURE',
     message: `${join(dir, 'x.npy')}: dtype does not match fixture.json files.x.dtype: expected float32, found float64`,
@@ -130,16 +142,18 @@ t.test('a file whose dtype or shape disagrees with fixture.json is refused, nami
   });
   // A broken .npy is reported by the npy reader, with its path.
   const third = await writtenSample(t);
-  await writeFile(join(third.dir, 'db.npy'), Buffer.from('not an npy file'));
+  const db = await readFile(join(third.dir, 'db.npy'));
+  db.write('not an npy file', 0, 'latin1'); // the right size, the wrong content
+  await writeFile(join(third.dir, 'db.npy'), db);
   await t.rejects(loadFixture(third.dir, { verifyChecksums: false }), { code: 'E_NPY', message: new RegExp(`^${escapeRegExp(join(third.dir, 'db.npy'))}: not a \\.npy file`) });
 });
 
 t.test('missing files are named', async (t) => {
   const { dir } = await writtenSample(t);
   await rm(join(dir, 'w.npy'));
-  await t.rejects(loadFixture(dir), { code: 'E_FIXTURE', message: `${join(dir, 'w.npy')}: expected a fixture file, found no such file` });
+  await t.rejects(loadFixture(dir), { code: 'E_MISSING_FILE', message: `${join(dir, 'w.npy')}: expected a fixture file, found no such file` });
   await rm(join(dir, FIXTURE_META_FILE));
-  await t.rejects(loadFixtureMeta(dir), { code: 'E_FIXTURE', message: `${join(dir, FIXTURE_META_FILE)}: expected a fixture file, found no such file` });
+  await t.rejects(loadFixtureMeta(dir), { code: 'E_MISSING_FILE', message: `${join(dir, FIXTURE_META_FILE)}: expected a fixture file, found no such file` });
 });
 
 t.test('fixture.json is refused when it breaks the schema (each problem with its JSON path) or is not JSON', async (t) => {
@@ -221,7 +235,7 @@ t.test('writeFixtureFolder refuses bad input before writing anything', async (t)
   });
   const wrongDtype = { ...sample.tensors, dy: { ...sample.tensors.dy, dtype: 'float16' as const, data: new Uint16Array(sample.tensors.dy.data.length) } };
   await t.rejects(writeFixtureFolder(dir, sample.meta, wrongDtype), { code: 'E_FIXTURE', message: `${dir}: tensor dy: expected dtype float32, found "float16"` });
-  const wrongShape = { ...sample.tensors, magnitude: { ...sample.tensors.magnitude, db: { ...sample.tensors.magnitude.db, shape: [3, 2] } } };
+  const wrongShape = { ...sample.tensors, 'db-magnitude': { ...sample.tensors['db-magnitude'], shape: [3, 2] } };
   await t.rejects(writeFixtureFolder(dir, sample.meta, wrongShape), { code: 'E_FIXTURE', message: `${dir}: tensor db-magnitude: expected shape [6] (meta.shapes), found [3,2]` });
   await t.rejects(stat(dir), { code: 'ENOENT' }, 'the folder was never created');
 });

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { symlinkSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +18,8 @@ import {
   writeManifest,
 } from '../../src/manifest.js';
 import { writeNpy } from '../../src/npy.js';
-import type { Manifest, ManifestEntry } from '../../src/types.js';
+import { allocateData } from '../../src/dtype.js';
+import type { Dtype, Manifest, ManifestEntry } from '../../src/types.js';
 import { sampleFixture } from '../helpers/sample-fixture.js';
 
 const IDS = ['sample-b-normal-f16', 'sample-a-exact-f64'];
@@ -126,8 +129,8 @@ t.test('loadManifest refuses a manifest that is missing, invalid or inconsistent
   await writeFile(source, '{');
   await t.rejects(loadManifest(corpus), { code: 'E_MANIFEST', message: new RegExp(`^${escapeRegExp(source)}: expected JSON, found text that does not parse`) });
   await rm(source);
-  await t.rejects(loadManifest(corpus), { code: 'E_MANIFEST', message: `${source}: expected the corpus manifest, found no such file` });
-  t.same(await verifyCorpus(corpus), [{ path: MANIFEST_FILE, problem: `${source}: expected the corpus manifest, found no such file` }]);
+  await t.rejects(loadManifest(corpus), { code: 'E_MISSING_FILE', message: `${source}: expected the corpus manifest, found no such file` });
+  t.same(await verifyCorpus(corpus), [{ path: MANIFEST_FILE, code: 'E_MISSING_FILE', problem: `${source}: expected the corpus manifest, found no such file` }]);
 });
 
 async function loadManifestUnchecked(text: string): Promise<Manifest> {
@@ -142,8 +145,8 @@ t.test('verifyCorpus reports each problem with its path', async (t) => {
     await rm(join(corpus, first, 'dy.npy'));
     await rm(join(corpus, second), { recursive: true });
     t.same(await verifyCorpus(corpus), [
-      { path: `${first}/dy.npy`, problem: `missing file listed in ${MANIFEST_FILE}` },
-      { path: second, problem: `missing fixture folder listed in ${MANIFEST_FILE}` },
+      { path: `${first}/dy.npy`, code: 'E_MISSING_FILE', problem: `missing file listed in ${MANIFEST_FILE}` },
+      { path: second, code: 'E_MISSING_FILE', problem: `missing fixture folder listed in ${MANIFEST_FILE}` },
     ]);
   });
 
@@ -154,7 +157,7 @@ t.test('verifyCorpus reports each problem with its path', async (t) => {
     const expected = sha256Hex(bytes);
     bytes[bytes.length - 1] ^= 0x80;
     await writeFile(path, bytes);
-    t.same(await verifyCorpus(corpus), [{ path: `${first}/db-magnitude.npy`, problem: `bytes changed: sha256 expected ${expected} (${MANIFEST_FILE}), found ${sha256Hex(bytes)}` }]);
+    t.same(await verifyCorpus(corpus), [{ path: `${first}/db-magnitude.npy`, code: 'E_CHECKSUM', problem: `bytes changed: sha256 expected ${expected} (${MANIFEST_FILE}), found ${sha256Hex(bytes)}` }]);
   });
 
   t.test('schema-invalid fixture.json', async (t) => {
@@ -165,7 +168,9 @@ t.test('verifyCorpus reports each problem with its path', async (t) => {
     t.equal(problems[0].path, `${second}/${FIXTURE_META_FILE}`);
     t.match(problems[0].problem, /^bytes changed: sha256 expected [0-9a-f]{64} \(manifest\.json\), found [0-9a-f]{64}$/);
     t.equal(problems[1].path, `${second}/${FIXTURE_META_FILE}`);
-    t.match(problems[1].problem, /^invalid fixture\.json: .*fixture\.json does not match its schema \(1 problem\):\n {2}\/seed: must be integer, found "eleven"$/);
+    t.equal(problems[0].code, 'E_CHECKSUM');
+    t.match(problems[1].problem, /fixture\.json does not match its schema \(1 problem\):\n {2}\/seed: must be integer, found "eleven"$/);
+    t.equal(problems[1].code, 'E_SCHEMA', 'a schema problem is E_SCHEMA, not E_CHECKSUM');
   });
 
   t.test('fixture.json disagreeing with its manifest entry', async (t) => {
@@ -176,8 +181,8 @@ t.test('verifyCorpus reports each problem with its path', async (t) => {
       manifest.fixtures[0].tags = ['groups'];
     });
     t.same(await verifyCorpus(corpus), [
-      { path: `${first}/${FIXTURE_META_FILE}`, problem: `family disagrees with ${MANIFEST_FILE}: manifest has "wide", fixture.json has "exact"` },
-      { path: `${first}/${FIXTURE_META_FILE}`, problem: `tags disagrees with ${MANIFEST_FILE}: manifest has ["groups"], fixture.json has ["groups","stride","dilation"]` },
+      { path: `${first}/${FIXTURE_META_FILE}`, code: 'E_MANIFEST', problem: `family disagrees with ${MANIFEST_FILE}: manifest has "wide", fixture.json has "exact"` },
+      { path: `${first}/${FIXTURE_META_FILE}`, code: 'E_MANIFEST', problem: `tags disagrees with ${MANIFEST_FILE}: manifest has ["groups"], fixture.json has ["groups","stride","dilation"]` },
     ]);
   });
 
@@ -188,7 +193,7 @@ t.test('verifyCorpus reports each problem with its path', async (t) => {
     const newSha = sha256Hex(await readFile(metaPath));
     await editManifestEntries(corpus, (manifest) => (manifest.fixtures[0].files[FIXTURE_META_FILE] = newSha));
     t.same(await verifyCorpus(corpus), [
-      { path: `${first}/${FIXTURE_META_FILE}`, problem: `files sha256 of x.npy disagrees with ${MANIFEST_FILE}: manifest has "${(await loadManifest(pristine)).fixtures[0].files['x.npy']}", fixture.json has "${'1'.repeat(64)}"` },
+      { path: `${first}/${FIXTURE_META_FILE}`, code: 'E_MANIFEST', problem: `files sha256 of x.npy disagrees with ${MANIFEST_FILE}: manifest has "${(await loadManifest(pristine)).fixtures[0].files['x.npy']}", fixture.json has "${'1'.repeat(64)}"` },
     ]);
   });
 
@@ -202,34 +207,106 @@ t.test('verifyCorpus reports each problem with its path', async (t) => {
     t.same(
       problems.sort((a, b) => (a.path < b.path ? -1 : 1)),
       [
-        { path: 'notes.txt', problem: `unexpected file: expected only ${MANIFEST_FILE} and the fixture folders the manifest lists` },
-        { path: `${second}/extra.npy`, problem: `unexpected file: not listed in ${MANIFEST_FILE}` },
-        { path: `${second}/nested`, problem: `unexpected folder: not listed in ${MANIFEST_FILE}` },
-        { path: 'stray-fixture', problem: `unexpected folder: expected only ${MANIFEST_FILE} and the fixture folders the manifest lists` },
+        { path: 'notes.txt', code: 'E_MANIFEST', problem: `unexpected file: expected only ${MANIFEST_FILE} and the fixture folders the manifest lists` },
+        { path: `${second}/extra.npy`, code: 'E_MANIFEST', problem: `unexpected file: not listed in ${MANIFEST_FILE}` },
+        { path: `${second}/nested`, code: 'E_MANIFEST', problem: `unexpected folder: not listed in ${MANIFEST_FILE}` },
+        { path: 'stray-fixture', code: 'E_MANIFEST', problem: `unexpected folder: expected only ${MANIFEST_FILE} and the fixture folders the manifest lists` },
       ],
     );
   });
 
   t.test('deep verification loads every fixture', async (t) => {
     const corpus = await corpusCopy(t);
-    // A fixture whose files and manifest agree, but whose x.npy has the wrong shape: only loading finds it.
+    // A fixture whose files and manifest agree, and x.npy has the right size but the wrong shape
+    // ((2, 4, 6, 5) for (2, 4, 5, 6): same header length, same element count): only decoding finds it.
     const folder = join(corpus, first);
-    await writeFile(join(folder, 'x.npy'), writeNpy({ dtype: 'float64', shape: [1], data: new Float64Array(1) }));
-    const xSha = sha256Hex(await readFile(join(folder, 'x.npy')));
-    await editJson(join(folder, FIXTURE_META_FILE), (meta) => (meta.files.x.sha256 = xSha));
-    const metaSha = sha256Hex(await readFile(join(folder, FIXTURE_META_FILE)));
-    await editManifestEntries(corpus, (manifest) => {
-      manifest.fixtures[0].files['x.npy'] = xSha;
-      manifest.fixtures[0].files[FIXTURE_META_FILE] = metaSha;
-    });
+    const dtype = JSON.parse(await readFile(join(folder, FIXTURE_META_FILE), 'utf8')).dtype as Dtype;
+    await writeFile(join(folder, 'x.npy'), writeNpy({ dtype, shape: [2, 4, 6, 5], data: allocateData(dtype, 240) }));
+    await refreshChecksums(corpus, folder, 'x.npy');
     t.same(await verifyCorpus(corpus), [], 'checksums alone agree');
     const problems = await verifyCorpus(corpus, { deep: true });
-    t.equal(problems.length, 1);
-    t.equal(problems[0].path, first);
-    t.match(problems[0].problem, 'fixture does not load: ');
-    t.match(problems[0].problem, `${join(folder, 'x.npy')}: shape does not match fixture.json shapes.x: expected (2, 4, 5, 6), found (1,)`);
+    t.same(problems, [
+      { path: `${first}/x.npy`, code: 'E_FIXTURE', problem: 'shape does not match fixture.json shapes.x: expected (2, 4, 5, 6), found (2, 4, 6, 5)' },
+    ]);
+  });
+
+  t.test('a file of the wrong size is refused by its size, before it is read', async (t) => {
+    const corpus = await corpusCopy(t);
+    const folder = join(corpus, first);
+    const small = writeNpy({ dtype: 'float64', shape: [1], data: new Float64Array(1) });
+    await writeFile(join(folder, 'x.npy'), small);
+    await refreshChecksums(corpus, folder, 'x.npy');
+    // The first fixture is float64: np.save's header for (2, 4, 5, 6) is 128 bytes, then 240 elements of 8 bytes.
+    t.same(await verifyCorpus(corpus), [
+      {
+        path: `${first}/x.npy`,
+        code: 'E_FILE_SIZE',
+        problem: `expected ${128 + 240 * 8} bytes (np.save's header and data for float64 shape (2, 4, 5, 6), from fixture.json), found ${small.length}`,
+      },
+    ]);
+  });
+
+  t.test('symbolic links, FIFOs and folders are named as such, and every other problem is still listed', async (t) => {
+    const corpus = await corpusCopy(t);
+    await rm(join(corpus, first, 'dx.npy'));
+    symlinkSync('/etc/passwd', join(corpus, first, 'dx.npy'));
+    await rm(join(corpus, first, 'dw.npy'));
+    execFileSync('mkfifo', [join(corpus, first, 'dw.npy')]);
+    await rm(join(corpus, second, 'db.npy'));
+    await mkdir(join(corpus, second, 'db.npy'));
+    const bytes = await readFile(join(corpus, second, 'x.npy'));
+    bytes[bytes.length - 1] ^= 0x01;
+    await writeFile(join(corpus, second, 'x.npy'), bytes);
+    // Each is refused without reading (the FIFO would block a plain read forever), and the rest goes on.
+    for (const deep of [false, true]) {
+      const problems = await verifyCorpus(corpus, { deep });
+      t.same(
+        problems.map((problem) => [problem.path, problem.code, problem.problem]).sort(),
+        [
+          [`${first}/dw.npy`, 'E_FILE_KIND', 'expected a regular file, found a FIFO'],
+          [`${first}/dx.npy`, 'E_FILE_KIND', 'expected a regular file, found a symbolic link'],
+          [`${second}/db.npy`, 'E_FILE_KIND', 'expected a regular file, found a folder'],
+          [`${second}/x.npy`, 'E_CHECKSUM', `bytes changed: sha256 expected ${(await loadManifest(pristine)).fixtures[1].files['x.npy']} (${MANIFEST_FILE}), found ${sha256Hex(bytes)}`],
+        ].sort(),
+        `deep: ${deep}`,
+      );
+    }
+  });
+
+  t.test('a deeply nested .npy shape is a clear E_NPY, and the other fixtures are still checked', async (t) => {
+    const corpus = await corpusCopy(t);
+    const folder = join(corpus, first);
+    const original = await readFile(join(folder, 'db.npy'));
+    // Same size as the real file: the header text is replaced by 100 nested '(' (no stack overflow, no size refusal).
+    const nested = Buffer.from(original);
+    nested.write(`{'descr': '<f8', 'fortran_order': False, 'shape': ${'('.repeat(100)}`, 10, 'latin1');
+    await writeFile(join(folder, 'db.npy'), nested);
+    await refreshChecksums(corpus, folder, 'db.npy');
+    const x = await readFile(join(corpus, second, 'x.npy'));
+    x[x.length - 1] ^= 0x01;
+    await writeFile(join(corpus, second, 'x.npy'), x);
+    const problems = await verifyCorpus(corpus, { deep: true });
+    t.equal(problems.length, 2, 'both problems listed');
+    const npy = problems.find((problem) => problem.path === `${first}/db.npy`);
+    t.equal(npy?.code, 'E_NPY');
+    t.match(npy?.problem, /^malformed header at character \d+: expected literals nested at most 16 deep/);
+    t.ok(problems.some((problem) => problem.path === `${second}/x.npy` && problem.code === 'E_CHECKSUM'));
   });
 });
+
+/** After editing `file` of `folder`: its sha256 into fixture.json, and both into the manifest. */
+async function refreshChecksums(corpus: string, folder: string, file: string): Promise<void> {
+  const sha = sha256Hex(await readFile(join(folder, file)));
+  const name = file.replace(/\.npy$/, '');
+  await editJson(join(folder, FIXTURE_META_FILE), (meta) => (meta.files[name].sha256 = sha));
+  const metaSha = sha256Hex(await readFile(join(folder, FIXTURE_META_FILE)));
+  const id = folder.split('/').pop();
+  await editManifestEntries(corpus, (manifest) => {
+    const entry = manifest.fixtures.find((candidate) => candidate.id === id)!;
+    entry.files[file] = sha;
+    entry.files[FIXTURE_META_FILE] = metaSha;
+  });
+}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -2,7 +2,7 @@
  * The fast ways of reading .npy files that the runner uses: the header fast path
  * for np.save's own layout (it must read exactly what the general parser reads,
  * and refuse exactly what it refuses), readNpy's copy: false, and
- * readFileOwnedSync (a file in a buffer of its own).
+ * readNpyFileSync (the data read into a buffer of its own, which the tensor views).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { allocateData } from '../../src/dtype.js';
 import { isConformanceError } from '../../src/errors.js';
-import { formatShape, readFileOwnedSync, readNpy, readNpyHeader, writeNpy } from '../../src/npy.js';
+import { formatShape, readNpy, readNpyFileSync, readNpyHeader, writeNpy } from '../../src/npy.js';
 import type { Dtype, Tensor } from '../../src/types.js';
 
 const SOURCE = 'test.npy';
@@ -112,19 +112,20 @@ t.test('readNpy copy: false gives a view into a whole buffer, and never shares a
   t.same(Array.from(fromSlice.data), Array.from(tensor.data), 'changing the given bytes afterwards changes nothing');
 });
 
-t.test('readFileOwnedSync: the whole file, in a buffer of its own, small files included', async (t) => {
+t.test('readNpyFileSync: the data in a buffer of its own, small files included', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'npy-fast-read-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  // 100 bytes is below Node's pool threshold (4 KiB), where readFileSync hands out slices of a shared buffer.
-  for (const size of [0, 100, 10000]) {
-    const path = join(dir, `file-${size}.bin`);
-    const content = Uint8Array.from({ length: size }, (_, index) => (index * 7) % 256);
-    await writeFile(path, content);
-    const bytes = readFileOwnedSync(path);
-    t.same(Buffer.from(bytes), await readFile(path), `${size} bytes: same content as readFile`);
-    t.equal(bytes.byteOffset, 0, `${size} bytes: at offset 0`);
-    t.equal(bytes.buffer.byteLength, size, `${size} bytes: the buffer holds this file only`);
+  // 10 float32 elements (40 bytes) are below Node's pool threshold (4 KiB), where readFileSync hands out slices of a shared buffer.
+  for (const elements of [0, 10, 10000]) {
+    const path = join(dir, `file-${elements}.npy`);
+    const tensor: Tensor = { dtype: 'float32', shape: [elements], data: Float32Array.from({ length: elements }, (_, index) => index * 0.5) };
+    await writeFile(path, writeNpy(tensor));
+    const read = readNpyFileSync(path);
+    t.same(Array.from(read.data), Array.from(tensor.data), `${elements} elements: same values`);
+    t.equal(read.data.byteOffset, 0, `${elements} elements: at offset 0`);
+    t.equal(read.data.buffer.byteLength, elements * 4, `${elements} elements: the buffer holds this data only`);
   }
-  const missing = errorOf(() => readFileOwnedSync(join(dir, 'missing.npy')));
-  t.equal((missing as NodeJS.ErrnoException).code, 'ENOENT', 'a missing file throws the fs error');
+  const missing = errorOf(() => readNpyFileSync(join(dir, 'missing.npy')));
+  t.ok(isConformanceError(missing, 'E_MISSING_FILE'), 'a missing file is E_MISSING_FILE');
+  t.equal((missing as Error).message, `${join(dir, 'missing.npy')}: expected a .npy file, found no such file`);
 });
