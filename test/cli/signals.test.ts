@@ -56,11 +56,9 @@ t.test('the probe works: SIGUSR1 opens the inspector of a node process without a
   t.ok(opened, `the inspector opened: ${stderr}`);
 });
 
-t.test('SIGUSR1: no inspector on 127.0.0.1:9229, and the run completes normally', async (t) => {
-  if (await listening(INSPECTOR_PORT)) {
-    t.skip(`something else already listens on 127.0.0.1:${INSPECTOR_PORT}`);
-    return;
-  }
+const portTaken = (await listening(INSPECTOR_PORT)) ? `something else already listens on 127.0.0.1:${INSPECTOR_PORT}` : false;
+
+t.test('SIGUSR1: no inspector on 127.0.0.1:9229, and the run completes normally', { skip: portTaken }, async (t) => {
   const run = startBin('conformance-runner', args, { SLOW_MS });
   await run.waitForStderr(STARTED);
   t.match(run.child.exitCode, null, 'still running when signalled');
