@@ -30,13 +30,12 @@ export function milliseconds(option: string, meaning: string): (text: string) =>
 }
 
 /** Seconds for a timer, fractions allowed, returned as whole milliseconds (at least 1, at most MAX_TIMER_MS). */
-export function secondsAsMilliseconds(option: string, meaning: string): (text: string) => number {
+export function secondsAsMilliseconds(option: string): (text: string) => number {
   return (text) => {
     const seconds = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
     if (!(seconds > 0) || seconds * 1000 > MAX_TIMER_MS) {
-      const above = seconds * 1000 > MAX_TIMER_MS;
-      const expected = above ? `a positive number of seconds of at most ${MAX_TIMER_MS / 1000} (${meaning}; ${TIMER_LIMIT_NOTE})` : `a positive number of seconds (${meaning})`;
-      throw new ConformanceError('E_USAGE', `${option}: expected ${expected}, found ${describeValue(text)}`, { option, text });
+      const bound = seconds * 1000 > MAX_TIMER_MS ? ` of at most ${MAX_TIMER_MS / 1000} (${TIMER_LIMIT_NOTE})` : '';
+      throw new ConformanceError('E_USAGE', `${option}: expected a positive number of seconds${bound}, found ${describeValue(text)}`, { option, text });
     }
     return Math.max(1, Math.round(seconds * 1000));
   };

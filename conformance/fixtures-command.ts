@@ -158,7 +158,7 @@ export const fixturesCommand: CliCommand = {
       .argument('<source>', 'http(s) URL, file: URL, or path of a conv2d-backward-fixtures-<version>.tar.gz')
       .requiredOption('--dest <dir>', 'folder to install the corpus into (missing, empty, or a previous corpus)')
       .option('--sha256 <hex>', 'expected sha256 of the archive (the content of its .sha256 file)', sha256Option)
-      .addOption(new Option('--timeout <seconds>', 'give up on a download after this long').argParser(secondsAsMilliseconds('--timeout', 'time allowed for the download')))
+      .addOption(new Option('--timeout <seconds>', 'give up on a download after this long').argParser(secondsAsMilliseconds('--timeout')))
       .action(action((source: string, options: { dest: string; sha256?: string; timeout?: number }) => runFetch(source, options, output)));
 
     program
