@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `npm run bench [-- --json FILE] [--quick]`: measure corpus generation, the
  * float64 oracle against onnxruntime-node, and the conformance runner, and
@@ -6,22 +5,26 @@
  *
  * Writes a JSON result to FILE (or to stdout) and a short table (to stdout when
  * the JSON goes to a file, to stderr otherwise). Needs the build (`npm run
- * build`): the runner is timed as users run it, `node dist/conformance/cli.js`
+ * build`): the runner is timed as users run it, `node dist/cli/bin/conformance-runner.js`
  * in a child process. Timings on shared machines are noisy: ratios are measured
  * within the same run (oracle vs onnxruntime alternating, runner seconds vs the
  * adapter seconds of the same run), and repeated runs report their median.
  *
  * --quick skips the 10x corpus (generated with --seeds 10 and scored for peak RSS).
- * Exit status: 0 when it measured (targets missed are data, not errors), 2 on usage errors or a failed step.
+ * Exit status (cli/exit-codes.ts): 0 when it measured (targets missed are data, not errors), 2 on
+ * usage errors (a --json whose folder does not exist included) or a failed step. The bin file is
+ * cli/bin/bench.ts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, CommanderError } from 'commander';
+import type { CliCommand, CommandIo, CommandResult } from '../cli/entry.js';
+import { EXIT_OK } from '../cli/exit-codes.js';
+import { checkOutputFile } from '../cli/options.js';
 import { writeFileAtomic } from '../src/atomic-write.js';
-import { ConformanceError, isConformanceError } from '../src/errors.js';
+import { ConformanceError } from '../src/errors.js';
 import { loadManifest } from '../src/manifest.js';
 import { bundledCorpusDir, packageRoot } from '../src/paths.js';
 import { measureGeneration } from './measure-generation.js';
@@ -48,7 +51,7 @@ function progress(message: string): void {
 async function generateWithCli(outDir: string, seeds: number): Promise<number> {
   const started = performance.now();
   await new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [distPath('generator', 'generate-command.js'), '--out', outDir, '--seeds', String(seeds)], {
+    const child = spawn(process.execPath, [distPath('cli', 'bin', 'generate-fixtures.js'), '--out', outDir, '--seeds', String(seeds)], {
       cwd: packageRoot(),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -152,46 +155,29 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = new Command('bench')
-    .description('Benchmark corpus generation, the oracle against onnxruntime-node, and the conformance runner')
-    .option('--json <file>', 'write the JSON result to FILE (default: stdout)')
-    .option('--quick', `skip the ${LARGE_CORPUS_SEEDS}x corpus (its generation takes minutes)`, false)
-    .exitOverride();
-  try {
-    program.parse(argv);
-  } catch (error) {
-    if (error instanceof CommanderError) return error.code === 'commander.helpDisplayed' || error.code === 'commander.help' ? 0 : 2;
-    throw error;
+/** Measure, print the table, write the JSON result. */
+export async function runBenchCommand(options: { json?: string; quick: boolean }, io: CommandIo): Promise<CommandResult<BenchResult>> {
+  if (options.json !== undefined) checkOutputFile(options.json, '--json');
+  const result = await runBench({ quick: options.quick });
+  const json = `${JSON.stringify(result, null, 2)}\n`;
+  if (options.json !== undefined) {
+    await writeFileAtomic(options.json, json);
+    io.stdout.write(formatTable(result));
+    io.stderr.write(`bench: wrote ${options.json}\n`);
+  } else {
+    io.stderr.write(formatTable(result));
+    io.stdout.write(json);
   }
-  const options = program.opts<{ json?: string; quick: boolean }>();
-  try {
-    const result = await runBench({ quick: options.quick });
-    const json = `${JSON.stringify(result, null, 2)}\n`;
-    if (options.json !== undefined) {
-      await writeFileAtomic(options.json, json);
-      process.stdout.write(formatTable(result));
-      process.stderr.write(`bench: wrote ${options.json}\n`);
-    } else {
-      process.stderr.write(formatTable(result));
-      process.stdout.write(json);
-    }
-    return 0;
-  } catch (error) {
-    if (isConformanceError(error)) {
-      process.stderr.write(`bench: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
+  return { status: EXIT_OK, data: result };
 }
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
+export const benchCommand: CliCommand = {
+  name: 'bench',
+  description: 'Benchmark corpus generation, the oracle against onnxruntime-node, and the conformance runner',
+  define(program, { io, action }) {
+    program
+      .option('--json <file>', 'write the JSON result to FILE (default: stdout)')
+      .option('--quick', `skip the ${LARGE_CORPUS_SEEDS}x corpus (its generation takes minutes)`, false)
+      .action(action((options: { json?: string; quick: boolean }) => runBenchCommand(options, io)));
   },
-  (error: unknown) => {
-    process.stderr.write(`bench: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 2;
-  },
-);
+};

@@ -1,5 +1,5 @@
 /**
- * Time the real conformance-runner CLI (dist/conformance/cli.js) as a child
+ * Time the real conformance-runner CLI (dist/cli/bin/conformance-runner.js) as a child
  * process on a corpus, with a given adapter: wall time of the process, the
  * report's own `seconds` (runner wall time from the start of runConformance:
  * corpus verification, adapter start-up and every fixture) and `adapterSeconds`
@@ -45,6 +45,9 @@ export interface RunnerMeasurement {
 type ReportSummary = Pick<Report, 'seconds' | 'adapterSeconds' | 'counts' | 'selection' | 'corpus'>;
 
 /** The built file of a module of this package (the benchmark measures the build, like users run it). */
+/** The runner's bin file in dist/cli/bin/ (also how its RSS record is told from the adapters'). */
+const RUNNER_SCRIPT = 'conformance-runner.js';
+
 export function distPath(...parts: string[]): string {
   const path = join(packageRoot(), 'dist', ...parts);
   if (!existsSync(path)) {
@@ -54,14 +57,14 @@ export function distPath(...parts: string[]): string {
 }
 
 /**
- * Run `node dist/conformance/cli.js --impl IMPL [--fixtures DIR] --json FILE` once.
+ * Run `node dist/cli/bin/conformance-runner.js --impl IMPL [--fixtures DIR] --json FILE` once.
  * `workDir` receives the report and the RSS records. Exit code 0 or 1 (fixtures
  * failed) is a measurement; anything else throws E_USAGE with the CLI's stderr.
  */
 export async function measureRunner(options: { impl: string; fixturesDir?: string; workDir: string; label: string }): Promise<RunnerMeasurement> {
   const reportPath = join(options.workDir, `${options.label}-report.json`);
   const rssPath = join(options.workDir, `${options.label}-rss.jsonl`);
-  const args = ['--import', pathToFileURL(distPath('bench', 'rss-probe.js')).href, distPath('conformance', 'cli.js'), '--impl', options.impl, '--json', reportPath];
+  const args = ['--import', pathToFileURL(distPath('bench', 'rss-probe.js')).href, distPath('cli', 'bin', RUNNER_SCRIPT), '--impl', options.impl, '--json', reportPath];
   if (options.fixturesDir !== undefined) args.push('--fixtures', options.fixturesDir);
   const started = performance.now();
   const { code, stderr } = await new Promise<{ code: number; stderr: string }>((resolve, reject) => {
@@ -91,8 +94,8 @@ export async function measureRunner(options: { impl: string; fixturesDir?: strin
         .filter((line) => line.trim() !== '')
         .map((line) => JSON.parse(line) as RssRecord)
     : [];
-  const runnerRecord = records.find((record) => record.script === 'cli.js');
-  const adapterRecords = records.filter((record) => record.script !== 'cli.js');
+  const runnerRecord = records.find((record) => record.script === RUNNER_SCRIPT);
+  const adapterRecords = records.filter((record) => record.script !== RUNNER_SCRIPT);
   if (runnerRecord === undefined) {
     throw new ConformanceError('E_USAGE', `bench: the runner process did not report its peak RSS in ${rssPath} (records: ${JSON.stringify(records)})`, { rssPath });
   }

@@ -12,7 +12,7 @@ import { basename } from 'node:path';
 
 export interface RssRecord {
   pid: number;
-  /** The script the process ran, e.g. 'cli.js' or 'adapter-child.js'. */
+  /** The script the process ran, e.g. 'conformance-runner.js' or 'adapter-child.js'. */
   script: string;
   /** Peak resident set size over the process's life (getrusage ru_maxrss), in MB (2^20 bytes). */
   peakRssMB: number;

@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * conv2d-fixtures: take the golden corpus into other projects.
  *
@@ -7,58 +6,84 @@
  *   conv2d-fixtures fetch SOURCE --dest DIR [--sha256 HEX] download or read an archive, check it, install it
  *   conv2d-fixtures path                                   print the folder of the corpus bundled with this package
  *
- * Exit status: 0 ok; 1 a corpus or archive that does not verify, a failed
- * download, a refused archive; 2 usage errors. Results go to stdout, progress and
- * errors to stderr.
+ * Exit status (cli/exit-codes.ts): 0 ok; 1 a corpus or archive that does not verify, a failed
+ * download, a refused archive or destination (the command's answer, returned as a `refused`
+ * result); 2 usage errors; 130 SIGINT; 143 SIGTERM. Results go to stdout, progress and errors
+ * to stderr. The bin file is cli/bin/conv2d-fixtures.ts.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { packCorpus } from '../src/corpus-archive.js';
-import { fetchCorpus, type FetchProgress } from '../src/corpus-fetch.js';
-import { describeValue, isConformanceError } from '../src/errors.js';
-import { checkCorpus } from '../src/manifest.js';
+import type { CliCommand, CommandIo, CommandResult } from '../cli/entry.js';
+import { EXIT_FAILED, EXIT_OK } from '../cli/exit-codes.js';
+import { secondsAsMilliseconds } from '../cli/options.js';
+import { packCorpus, type PackResult } from '../src/corpus-archive.js';
+import { fetchCorpus, type FetchProgress, type FetchResult } from '../src/corpus-fetch.js';
+import { ConformanceError, describeValue, isConformanceError } from '../src/errors.js';
+import { checkCorpus, type CorpusProblem } from '../src/manifest.js';
 import { bundledCorpusDir } from '../src/paths.js';
 
 const NAME = 'conv2d-fixtures';
 
-interface Output {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
+type Output = CommandIo;
 
-function positiveSeconds(text: string): number {
-  const value = Number(text);
-  if (!/^\s*\d+(\.\d+)?\s*$/.test(text) || !(value > 0)) throw new InvalidArgumentError(`expected a positive number of seconds, found ${describeValue(text)}`);
-  return value;
+/** A corpus or archive that did not hold: the answer of pack, verify or fetch when it is "no". */
+export interface Refusal {
+  status: 'refused';
+  message: string;
+  code?: ConformanceError['code'];
 }
 
 function sha256Option(text: string): string {
-  if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new InvalidArgumentError(`expected 64 hexadecimal digits, found ${describeValue(text)}`);
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) throw new ConformanceError('E_USAGE', `--sha256: expected 64 hexadecimal digits, found ${describeValue(text)}`, { text });
   return text.toLowerCase();
 }
 
-async function runPack(options: { fixtures?: string; out?: string }, output: Output): Promise<number> {
-  const corpusDir = options.fixtures ?? bundledCorpusDir();
-  const result = await packCorpus(corpusDir, { out: options.out });
-  output.stdout.write(
-    `wrote ${result.file} (${result.bytes} bytes; corpus ${result.corpusVersion}, ${result.fixtureCount} fixtures, ${result.entries} entries)\n` +
-      `sha256 ${result.sha256} (also in ${result.sha256File})\n`,
-  );
-  return 0;
+/**
+ * Run `work`; a ConformanceError other than a usage error is this command's answer "no":
+ * printed as `conv2d-fixtures: <message>` and returned with status 1.
+ */
+async function refusingOnError<T>(output: Output, work: () => Promise<CommandResult<T>>): Promise<CommandResult<T | Refusal>> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!isConformanceError(error) || error.code === 'E_USAGE') throw error;
+    output.stderr.write(`${NAME}: ${error.message}\n`);
+    return { status: EXIT_FAILED, data: { status: 'refused', message: error.message, code: error.code } };
+  }
 }
 
-async function runVerify(dir: string | undefined, output: Output): Promise<number> {
+/** `pack`: a reproducible archive of a corpus that verifies. */
+export function runPack(options: { fixtures?: string; out?: string }, output: Output): Promise<CommandResult<PackResult | Refusal>> {
+  return refusingOnError(output, async () => {
+    const corpusDir = options.fixtures ?? bundledCorpusDir();
+    const result = await packCorpus(corpusDir, { out: options.out });
+    output.stdout.write(
+      `wrote ${result.file} (${result.bytes} bytes; corpus ${result.corpusVersion}, ${result.fixtureCount} fixtures, ${result.entries} entries)\n` +
+        `sha256 ${result.sha256} (also in ${result.sha256File})\n`,
+    );
+    return { status: EXIT_OK, data: result };
+  });
+}
+
+/** What `verify` found: the problems (none when the corpus is intact). */
+export interface VerifyOutcome {
+  corpusDir: string;
+  problems: CorpusProblem[];
+}
+
+/** `verify`: every problem of a corpus, listed; status 1 when there is one. */
+export async function runVerify(dir: string | undefined, output: Output): Promise<CommandResult<VerifyOutcome>> {
   const corpusDir = dir ?? bundledCorpusDir();
   // The one corpus verifier (also the runner's); every file read once, the manifest included.
   const { manifest, problems } = await checkCorpus(corpusDir, { tensors: 'decode' });
   if (problems.length > 0 || manifest === null) {
     output.stdout.write(`FAILED ${corpusDir}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n`);
     for (const problem of problems) output.stdout.write(`  ${problem.path}: ${problem.problem}\n`);
-    return 1;
+    return { status: EXIT_FAILED, data: { corpusDir, problems } };
   }
   const files = manifest.fixtures.reduce((sum, entry) => sum + Object.keys(entry.files).length, 0);
   output.stdout.write(`OK ${corpusDir}: corpus ${manifest.corpusVersion}, ${manifest.fixtureCount} fixtures, ${files} files verified and loaded, digest ${manifest.digest}\n`);
-  return 0;
+  return { status: EXIT_OK, data: { corpusDir, problems } };
 }
 
 /** Progress on stderr: a bar on a terminal, a line per phase otherwise. */
@@ -90,99 +115,61 @@ function fetchProgress(stream: Output['stderr'], source: string): { onProgress: 
   return { onProgress, stop };
 }
 
-async function runFetch(source: string, options: { dest: string; sha256?: string; timeout?: number }, output: Output): Promise<number> {
-  const progress = fetchProgress(output.stderr, source);
-  try {
-    const result = await fetchCorpus(source, options.dest, {
-      sha256: options.sha256,
-      onProgress: progress.onProgress,
-      timeoutMs: options.timeout === undefined ? undefined : Math.round(options.timeout * 1000),
-    });
-    progress.stop();
-    output.stdout.write(
-      `installed corpus ${result.corpusVersion} (${result.fixtureCount} fixtures, digest ${result.digest}) into ${result.dest}\n` +
-        `archive ${result.source}: ${result.archiveBytes} bytes, sha256 ${result.sha256}\n`,
-    );
-    return 0;
-  } finally {
-    progress.stop();
-  }
-}
-
-function buildProgram(output: Output, setExitCode: (code: number) => void): Command {
-  const program = new Command(NAME)
-    .description('Pack, verify, fetch and locate the Conv2d backward golden fixture corpus.')
-    .configureOutput({ writeOut: (text) => output.stdout.write(text), writeErr: (text) => output.stderr.write(text) })
-    .showHelpAfterError(`(run ${NAME} --help for usage)`)
-    .exitOverride();
-
-  program
-    .command('pack')
-    .description('Write a reproducible conv2d-backward-fixtures-<version>.tar.gz of a corpus (verified first) and its .sha256.')
-    .option('--fixtures <dir>', 'corpus folder (default: the corpus bundled with this package)')
-    .option('--out <file>', 'archive path, or an existing folder to put it in (default: ./conv2d-backward-fixtures-<version>.tar.gz)')
-    .action(async (options: { fixtures?: string; out?: string }) => setExitCode(await runPack(options, output)));
-
-  program
-    .command('verify')
-    .description('Check a corpus folder: manifest, every file against its sha256, every fixture loaded. Exit 0 when intact, 1 otherwise.')
-    .argument('[dir]', 'corpus folder (default: the corpus bundled with this package)')
-    .action(async (dir: string | undefined) => setExitCode(await runVerify(dir, output)));
-
-  program
-    .command('fetch')
-    .description('Download (http/https) or read (local path) a corpus archive, check it, and install its corpus into DIR. DIR is replaced only after the whole corpus verified.')
-    .argument('<source>', 'http(s) URL, file: URL, or path of a conv2d-backward-fixtures-<version>.tar.gz')
-    .requiredOption('--dest <dir>', 'folder to install the corpus into (missing, empty, or a previous corpus)')
-    .option('--sha256 <hex>', 'expected sha256 of the archive (the content of its .sha256 file)', sha256Option)
-    .addOption(new Option('--timeout <seconds>', 'give up on a download after this long').argParser(positiveSeconds))
-    .action(async (source: string, options: { dest: string; sha256?: string; timeout?: number }) => setExitCode(await runFetch(source, options, output)));
-
-  program
-    .command('path')
-    .description('Print the folder of the corpus bundled with this package (for tests in other languages).')
-    .action(() => {
-      output.stdout.write(`${bundledCorpusDir()}\n`);
-      setExitCode(0);
-    });
-
-  return program;
-}
-
-/** Run the CLI on `argv` (process.argv form); returns the exit status. */
-export async function main(argv: string[], output: Output = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  let exitCode = 0;
-  const program = buildProgram(output, (code) => {
-    exitCode = code;
+/** `fetch`: download or read an archive, check it, install its corpus. */
+export function runFetch(source: string, options: { dest: string; sha256?: string; timeout?: number }, output: Output): Promise<CommandResult<FetchResult | Refusal>> {
+  return refusingOnError(output, async () => {
+    const progress = fetchProgress(output.stderr, source);
+    try {
+      const result = await fetchCorpus(source, options.dest, { sha256: options.sha256, onProgress: progress.onProgress, timeoutMs: options.timeout });
+      progress.stop();
+      output.stdout.write(
+        `installed corpus ${result.corpusVersion} (${result.fixtureCount} fixtures, digest ${result.digest}) into ${result.dest}\n` +
+          `archive ${result.source}: ${result.archiveBytes} bytes, sha256 ${result.sha256}\n`,
+      );
+      return { status: EXIT_OK, data: result };
+    } finally {
+      progress.stop();
+    }
   });
-  try {
-    await program.parseAsync(argv);
-    return exitCode;
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      // Commander has printed its message. Help asked for (--help, `help [command]`) and --version
-      // exit 0; help shown because no command was given, like every parse error, has exitCode 1:
-      // a usage error. ('commander.help' covers both the `help` command and the missing command.)
-      return error.exitCode === 0 ? 0 : 2;
-    }
-    if (isConformanceError(error)) {
-      output.stderr.write(`${NAME}: ${error.message}\n`);
-      return error.code === 'E_USAGE' ? 2 : 1;
-    }
-    // File-system errors (no such folder for --out, permissions...) explain themselves; others get their stack.
-    const systemError = error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
-    const message = error instanceof Error ? (systemError ? error.message : (error.stack ?? error.message)) : describeValue(error);
-    output.stderr.write(`${NAME}: ${systemError ? '' : 'unexpected error: '}${message}\n`);
-    return 1;
-  }
 }
 
-main(process.argv).then(
-  (code) => {
-    process.exitCode = code;
+export const fixturesCommand: CliCommand = {
+  name: NAME,
+  description: 'Pack, verify, fetch and locate the Conv2d backward golden fixture corpus.',
+  define(program, { io: output, action }) {
+    program.addHelpText('after', '\nExit status: 0 ok; 1 a corpus or archive refused; 2 usage errors; 130 SIGINT; 143 SIGTERM.');
+
+    program
+      .command('pack')
+      .description('Write a reproducible conv2d-backward-fixtures-<version>.tar.gz of a corpus (verified first) and its .sha256.')
+      .option('--fixtures <dir>', 'corpus folder (default: the corpus bundled with this package)')
+      .option('--out <file>', 'archive path, or an existing folder to put it in (default: ./conv2d-backward-fixtures-<version>.tar.gz)')
+      .action(action((options: { fixtures?: string; out?: string }) => runPack(options, output)));
+
+    program
+      .command('verify')
+      .description('Check a corpus folder: manifest, every file against its sha256, every fixture loaded. Exit 0 when intact, 1 otherwise.')
+      .argument('[dir]', 'corpus folder (default: the corpus bundled with this package)')
+      .action(action((dir: string | undefined) => runVerify(dir, output)));
+
+    program
+      .command('fetch')
+      .description('Download (http/https) or read (local path) a corpus archive, check it, and install its corpus into DIR. DIR is replaced only after the whole corpus verified.')
+      .argument('<source>', 'http(s) URL, file: URL, or path of a conv2d-backward-fixtures-<version>.tar.gz')
+      .requiredOption('--dest <dir>', 'folder to install the corpus into (missing, empty, or a previous corpus)')
+      .option('--sha256 <hex>', 'expected sha256 of the archive (the content of its .sha256 file)', sha256Option)
+      .addOption(new Option('--timeout <seconds>', 'give up on a download after this long').argParser(secondsAsMilliseconds('--timeout')))
+      .action(action((source: string, options: { dest: string; sha256?: string; timeout?: number }) => runFetch(source, options, output)));
+
+    program
+      .command('path')
+      .description('Print the folder of the corpus bundled with this package (for tests in other languages).')
+      .action(
+        action(() => {
+          const dir = bundledCorpusDir();
+          output.stdout.write(`${dir}\n`);
+          return { status: EXIT_OK, data: dir };
+        }),
+      );
   },
-  (error: unknown) => {
-    process.stderr.write(`${NAME}: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+};

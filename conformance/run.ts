@@ -1,7 +1,7 @@
 /**
  * The conformance runner as a library: select fixtures, run an adapter on each
  * (in a child process, a `cmd:` program, or `replay:` files), score, and return
- * every outcome. The CLI (cli.ts) is a thin layer over runConformance.
+ * every outcome. The command (runner-command.ts) is a thin layer over runConformance.
  *
  *   const result = await runConformance({ impl: './adapter.js', filter: 'dtype=float32' });
  *   process.exitCode = exitCodeFor(result);
@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { ConformanceError, describeValue, isConformanceError } from '../src/errors.js';
 import { loadFixtureTensors, type LoadedFixture } from '../src/fixture-io.js';
 import { checkCorpus, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
+import { checkMilliseconds, checkPositiveInteger } from '../src/option-checks.js';
 import { bundledCorpusDir } from '../src/paths.js';
 import {
   OUTPUT_NAMES,
@@ -97,13 +98,6 @@ export function emptyCounts(): Record<OutcomeStatus, number> {
 
 function usage(message: string, context: Record<string, unknown> = {}): ConformanceError {
   return new ConformanceError('E_USAGE', message, context);
-}
-
-function checkPositiveInteger(value: unknown, option: string, meaning: string): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-    throw usage(`${option}: expected a positive integer (${meaning}), found ${describeValue(value)}`, { option, value });
-  }
-  return value;
 }
 
 export type ImplSpec = { kind: 'module'; path: string } | { kind: 'command'; command: string } | { kind: 'replay'; dir: string };
@@ -327,7 +321,7 @@ function withDetail<T extends object>(outcome: T, detail: string | undefined): T
 
 export async function runConformance(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
-  const timeoutMs = checkPositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, '--timeout', 'milliseconds per fixture');
+  const timeoutMs = checkMilliseconds(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, '--timeout', 'milliseconds per fixture');
   const jobs = checkPositiveInteger(options.jobs ?? 1, '--jobs', 'number of adapter processes');
   if (options.shard !== undefined) checkShard(options.shard);
   const terms = options.filter !== undefined ? parseFilter(options.filter) : [];

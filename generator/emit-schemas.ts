@@ -2,13 +2,13 @@
  * Writes schema/fixture.schema.json and schema/manifest.schema.json from the
  * TypeScript schema objects in src/schemas/ (the source of truth).
  *
- *   node dist/generator/emit-schemas.js           write the files
- *   node dist/generator/emit-schemas.js --check   exit 1 if a committed file differs
+ *   npm run emit-schemas             write the files
+ *   npm run emit-schemas -- --check  exit 1 if a committed file differs
+ *
+ * The command is generator/emit-schemas-command.ts.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Command } from 'commander';
 import { writeFileAtomic } from '../src/atomic-write.js';
 import { schemaDir } from '../src/paths.js';
 import { fixtureSchema } from '../src/schemas/fixture-schema.js';
@@ -48,28 +48,4 @@ export async function staleSchemas(folder: string = schemaDir()): Promise<string
     if (current !== renderSchema(schema)) stale.push(path);
   }
   return stale;
-}
-
-async function main(argv: string[]): Promise<void> {
-  const program = new Command('emit-schemas')
-    .description('Write schema/*.schema.json from the TypeScript schema objects in src/schemas/')
-    .option('--check', 'write nothing; exit 1 if a schema file is missing or out of date')
-    .option('--out <folder>', 'folder to write to (default: <package root>/schema)')
-    .parse(argv);
-  const options = program.opts<{ check?: boolean; out?: string }>();
-  const folder = options.out ?? schemaDir();
-  if (options.check) {
-    const stale = await staleSchemas(folder);
-    for (const path of stale) console.error(`out of date: ${path} (run emit-schemas to rewrite it)`);
-    process.exitCode = stale.length === 0 ? 0 : 1;
-    return;
-  }
-  for (const path of await emitSchemas(folder)) console.log(`wrote ${path}`);
-}
-
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv).catch((error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
-  });
 }

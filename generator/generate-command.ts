@@ -1,13 +1,15 @@
-#!/usr/bin/env node
 /**
  * `npm run generate-fixtures [-- --out DIR --families exact,normal --seed N --seeds K]`
  * Regenerates the corpus (default: the bundled fixtures/ folder) atomically and
- * prints a summary. Exit 0 on success, 1 when a witness disagrees or generation
- * fails, 2 on usage errors.
+ * prints a summary. Exit status (cli/exit-codes.ts): 0 on success, 1 when a witness
+ * disagrees or generation fails, 2 on usage errors (an --out that names a file
+ * included). The bin file is cli/bin/generate-fixtures.ts.
  */
-import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
-import { isConformanceError } from '../src/errors.js';
+import type { CliCommand, CommandIo, CommandResult } from '../cli/entry.js';
+import { EXIT_OK } from '../cli/exit-codes.js';
+import { checkOutputFolder, commaList, integerInRange } from '../cli/options.js';
+import { ConformanceError } from '../src/errors.js';
 import { bundledCorpusDir } from '../src/paths.js';
 import { DATA_FAMILIES, type DataFamily } from '../src/types.js';
 import { generateCorpus, type GenerateSummary } from './generate.js';
@@ -17,20 +19,10 @@ function parseFamilies(value: string): DataFamily[] {
   const families = value.split(',').map((family) => family.trim());
   for (const family of families) {
     if (!(DATA_FAMILIES as readonly string[]).includes(family)) {
-      throw new InvalidArgumentError(`unknown family '${family}'; expected a comma-separated list of ${DATA_FAMILIES.join(', ')}`);
+      throw new ConformanceError('E_USAGE', `--families: unknown family '${family}'; expected a comma-separated list of ${DATA_FAMILIES.join(', ')}`, { family });
     }
   }
   return families as DataFamily[];
-}
-
-function parseWholeNumber(minimum: number, maximum: number) {
-  return (value: string): number => {
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || number < minimum || number > maximum) {
-      throw new InvalidArgumentError(`expected a whole number from ${minimum} to ${maximum}, found '${value}'`);
-    }
-    return number;
-  };
 }
 
 function formatSummary(summary: GenerateSummary): string {
@@ -52,27 +44,21 @@ function formatSummary(summary: GenerateSummary): string {
   return lines.join('\n');
 }
 
-async function main(): Promise<number> {
-  const program = new Command()
-    .name('generate-fixtures')
-    .description('Generate the Conv2d backward golden corpus (float64 oracle, witnessed by onnxruntime-node and TensorFlow.js)')
-    .option('--out <dir>', 'corpus folder to (re)write', bundledCorpusDir())
-    .option('--cases <list>', 'only these cases of generator/case-catalog.ts (comma-separated names)', (value: string) => value.split(',').map((name) => name.trim()))
-    .option('--families <list>', `only these data families (${DATA_FAMILIES.join(', ')})`, parseFamilies)
-    .option('--seed <n>', 'mixed into every fixture seed; 0 gives the committed corpus', parseWholeNumber(0, 0xffffffff), 0)
-    .option('--seeds <k>', 'generate every fixture with k seeds (ids get -s1, -s2, ...), e.g. for a larger benchmark corpus', parseWholeNumber(1, 1000), 1)
-    .option('--allow-version-reuse', 'write a corpus whose content differs from the one in --out under the same corpus version (scratch folders only)', false)
-    .exitOverride();
-  try {
-    program.parse();
-  } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    return code === 0 ? 0 : 2;
-  }
-  const options = program.opts<{ out: string; cases?: string[]; families?: DataFamily[]; seed: number; seeds: number; allowVersionReuse: boolean }>();
+/** The parsed options of generate-fixtures. */
+export interface GenerateCommandOptions {
+  out: string;
+  cases?: string[];
+  families?: DataFamily[];
+  seed: number;
+  seeds: number;
+  allowVersionReuse: boolean;
+}
 
+/** Generate the corpus into options.out and print its summary. */
+export async function runGenerate(options: GenerateCommandOptions, io: CommandIo): Promise<CommandResult<GenerateSummary>> {
+  checkOutputFolder(options.out, '--out');
   const witnesses = await createWitnesses();
-  const bar = process.stderr.isTTY ? new cliProgress.SingleBar({ format: 'generating [{bar}] {value}/{total} {id}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
+  const bar = io.stderr.isTTY === true ? new cliProgress.SingleBar({ stream: io.stderr as NodeJS.WriteStream, format: 'generating [{bar}] {value}/{total} {id}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   let lastLogged = 0;
   try {
     const summary = await generateCorpus({
@@ -89,31 +75,31 @@ async function main(): Promise<number> {
           bar.update(done, { id: plan.id });
         } else if (done === total || done - lastLogged >= 50) {
           lastLogged = done;
-          process.stderr.write(`generated ${done}/${total} (${plan.id})\n`);
+          io.stderr.write(`generated ${done}/${total} (${plan.id})\n`);
         }
       },
     });
     bar?.stop();
-    process.stdout.write(`${formatSummary(summary)}\n`);
-    return 0;
-  } catch (error) {
-    bar?.stop();
-    if (isConformanceError(error)) {
-      process.stderr.write(`generate-fixtures: ${error.message}\n`);
-      return error.code === 'E_USAGE' ? 2 : 1;
-    }
-    throw error;
+    io.stdout.write(`${formatSummary(summary)}\n`);
+    return { status: EXIT_OK, data: summary };
   } finally {
+    bar?.stop();
     await Promise.all(witnesses.map((witness) => witness.dispose()));
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
+export const generateCommand: CliCommand = {
+  name: 'generate-fixtures',
+  description: 'Generate the Conv2d backward golden corpus (float64 oracle, witnessed by onnxruntime-node and TensorFlow.js)',
+  define(program, { io, action }) {
+    program
+      .option('--out <dir>', 'corpus folder to (re)write', bundledCorpusDir())
+      .option('--cases <list>', 'only these cases of generator/case-catalog.ts (comma-separated names)', commaList)
+      .option('--families <list>', `only these data families (${DATA_FAMILIES.join(', ')})`, parseFamilies)
+      .option('--seed <n>', 'mixed into every fixture seed; 0 gives the committed corpus', integerInRange('--seed', 'mixed into every fixture seed', 0, 0xffffffff), 0)
+      .option('--seeds <k>', 'generate every fixture with k seeds (ids get -s1, -s2, ...), e.g. for a larger benchmark corpus', integerInRange('--seeds', 'seeds per fixture', 1, 1000), 1)
+      .option('--allow-version-reuse', 'write a corpus whose content differs from the one in --out under the same corpus version (scratch folders only)', false)
+      .addHelpText('after', '\nExit status: 0 written; 1 a witness disagrees or generation fails; 2 usage errors; 130 SIGINT; 143 SIGTERM.')
+      .action(action((options: GenerateCommandOptions) => runGenerate(options, io)));
   },
-  (error: unknown) => {
-    process.stderr.write(`generate-fixtures: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
-    process.exitCode = 1;
-  },
-);
+};

@@ -1,5 +1,5 @@
 /**
- * The conv2d-fixtures CLI (built JS: dist/conformance/fixtures-command.js) end to
+ * The conv2d-fixtures CLI (built JS: dist/cli/bin/conv2d-fixtures.js) end to
  * end, as a user runs it: pack, verify, fetch and path, with their exit statuses
  * (0 ok, 1 a corpus or archive refused, 2 usage) and what they print. Corpus: a
  * five-fixture subset of the bundled one (test/helpers/corpus-subset.ts).
@@ -16,7 +16,7 @@ import { bundledCorpusDir } from '../../src/paths.js';
 import { copySubsetCorpus, serveFiles, treeDigest, type FileServer, type SubsetCorpus } from '../helpers/corpus-subset.js';
 import { REPO_ROOT, type CliRun } from './run-cli.js';
 
-const COMMAND = join(REPO_ROOT, 'dist', 'conformance', 'fixtures-command.js');
+const COMMAND = join(REPO_ROOT, 'dist', 'cli', 'bin', 'conv2d-fixtures.js');
 const ARCHIVE = archiveFileName('1.0.0-subset');
 
 /** Run `conv2d-fixtures ARGS` in `cwd` (default: the repository). */

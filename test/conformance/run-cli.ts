@@ -1,5 +1,5 @@
 /**
- * Run the built conformance-runner CLI (`node dist/conformance/cli.js`) as a user
+ * Run the built conformance-runner CLI (`node dist/cli/bin/conformance-runner.js`) as a user
  * would, capturing its exit status and output. The build must be current:
  * `npx tsc -p tsconfig.build.json` (the package's pretest step).
  */
@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Report } from '../../src/report-types.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const CLI = join(REPO_ROOT, 'dist', 'conformance', 'cli.js');
+export const CLI = join(REPO_ROOT, 'dist', 'cli', 'bin', 'conformance-runner.js');
 export const ADAPTERS = join(REPO_ROOT, 'test', 'conformance', 'adapters');
 export const PYTHON_ADAPTER = join(REPO_ROOT, 'test', 'conformance', 'python-test-adapter.py');
 

@@ -1,0 +1,127 @@
+/**
+ * conformance-runner: score a Conv2d backward implementation against the corpus.
+ *
+ *   conformance-runner --impl ./adapter.js [--fixtures DIR] [--filter EXPR] [--only ID]
+ *                      [--json FILE] [--junit FILE] [--timeout MS] [--jobs N] [--shard I/N] [--verbose]
+ *
+ * Exit status (cli/exit-codes.ts): 0 when every selected, supported fixture passed (and at least
+ * one did); 1 when any failed, errored, timed out or is missing, or when nothing ran; 2 for usage
+ * errors (a report path whose folder does not exist included), an adapter that cannot be loaded,
+ * or a corpus that fails verification (manifest and fixture.json files before anything runs;
+ * each tensor file's sha256 when its fixture is read, which stops the run); 130 on SIGINT, 143
+ * on SIGTERM. The console report goes to stdout; progress and adapter output (with --verbose)
+ * to stderr. The bin file is cli/bin/conformance-runner.ts.
+ */
+import { Option } from 'commander';
+import { SingleBar } from 'cli-progress';
+import type { CliCommand, CommandIo, CommandResult, CommandStream } from '../cli/entry.js';
+import { checkOutputFile, commaList, milliseconds, positiveInteger } from '../cli/options.js';
+import { formatConsoleReport, shouldColor } from './reports/console.js';
+import { writeJsonReport } from './reports/json.js';
+import { writeJunitReport } from './reports/junit.js';
+import { parseShard } from './shard.js';
+import { DEFAULT_TIMEOUT_MS, exitCodeFor, runConformance, type RunOptions, type RunResult } from './run.js';
+
+/** The parsed options of conformance-runner. */
+export interface RunnerCommandOptions {
+  impl: string;
+  fixtures?: string;
+  filter?: string;
+  only: string[];
+  json?: string;
+  junit?: string;
+  timeout: number;
+  jobs: number;
+  shard?: string;
+  verbose?: boolean;
+}
+
+function progressBar(stream: CommandStream): { start: (total: number) => void; tick: (done: number) => void; stop: () => void } {
+  if (stream.isTTY !== true) return { start: () => {}, tick: () => {}, stop: () => {} };
+  const bar = new SingleBar({ stream: stream as NodeJS.WriteStream, format: 'fixtures [{bar}] {value}/{total} {percentage}% | eta {eta_formatted}', hideCursor: true, clearOnComplete: true });
+  let started = false;
+  return {
+    start: (total) => {
+      bar.start(total, 0);
+      started = true;
+    },
+    tick: (done) => {
+      if (started) bar.update(done);
+    },
+    stop: () => {
+      if (started) bar.stop();
+      started = false;
+    },
+  };
+}
+
+/** Run the corpus against the adapter, print the console report, write the reports asked for. */
+export async function runRunnerCommand(options: RunnerCommandOptions, io: CommandIo): Promise<CommandResult<RunResult>> {
+  // Report paths are checked before the run, not after minutes of it.
+  if (options.json !== undefined) checkOutputFile(options.json, '--json');
+  if (options.junit !== undefined) checkOutputFile(options.junit, '--junit');
+  const progress = progressBar(io.stderr);
+  try {
+    const runOptions: RunOptions = {
+      impl: options.impl,
+      fixturesDir: options.fixtures,
+      filter: options.filter,
+      only: options.only,
+      timeoutMs: options.timeout,
+      jobs: options.jobs,
+      shard: options.shard === undefined ? undefined : parseShard(options.shard),
+      verbose: options.verbose === true,
+      adapterOutput: io.stderr,
+      onStart: ({ total }) => {
+        if (options.verbose !== true) progress.start(total);
+      },
+      onOutcome: (_outcome, { done }) => progress.tick(done),
+    };
+    const result = await runConformance(runOptions);
+    progress.stop();
+    io.stdout.write(formatConsoleReport(result, { color: shouldColor(io.stdout as NodeJS.WriteStream), verbose: options.verbose === true }));
+    if (options.json !== undefined) {
+      await writeJsonReport(options.json, result);
+      io.stderr.write(`wrote JSON report ${options.json}\n`);
+    }
+    if (options.junit !== undefined) {
+      await writeJunitReport(options.junit, result);
+      io.stderr.write(`wrote JUnit report ${options.junit}\n`);
+    }
+    return { status: exitCodeFor(result), data: result };
+  } finally {
+    progress.stop();
+  }
+}
+
+export const runnerCommand: CliCommand = {
+  name: 'conformance-runner',
+  description: 'Score a Conv2d backward implementation (dx, dw, db) against the golden fixture corpus.',
+  define(program, { io, action }) {
+    program
+      .requiredOption('--impl <adapter>', 'the implementation: a JS module path (ESM or CommonJS), cmd:COMMAND (JSON-lines protocol), or replay:DIR (saved outputs)')
+      .option('--fixtures <dir>', 'corpus folder (default: the corpus bundled with this package)')
+      .option(
+        '--filter <expr>',
+        'select fixtures: comma-separated terms (AND) KEY=V, KEY!=V, KEY~V (substring), KEY!~V; KEY one of family, dtype, tag, case, id; V1|V2 for alternatives. ' +
+          "Example: 'family=exact|normal,dtype!=float16,tag=grouped'",
+      )
+      .option('--only <id>', 'run only this fixture id (repeatable, or comma-separated)', commaList, [])
+      .option('--json <file>', 'write the JSON report (schema/report.schema.json) to FILE')
+      .option('--junit <file>', 'write a JUnit XML report to FILE')
+      .addOption(
+        new Option('--timeout <ms>', 'per-fixture time limit in milliseconds, at most 2147483647 (also the limit for loading the adapter)')
+          .argParser(milliseconds('--timeout', 'milliseconds per fixture'))
+          .default(DEFAULT_TIMEOUT_MS),
+      )
+      .addOption(
+        new Option('--jobs <n>', 'fixtures run in parallel, each job with its own adapter process')
+          .argParser(positiveInteger('--jobs', 'number of parallel adapter processes'))
+          .default(1),
+      )
+      .option('--shard <i/n>', 'run shard I of N (1-based): the fixtures at positions p (sorted ids) with p mod N = I-1')
+      .option('--verbose', "show passing and skipped fixtures, error details, and forward the adapter's stdout/stderr to stderr")
+      .addHelpText('after', '\nExit status: 0 all selected fixtures passed; 1 a fixture failed, errored, timed out or is missing, or nothing ran;\n2 usage, adapter-load or corpus problems; 130 SIGINT; 143 SIGTERM.')
+      .action(action((options: RunnerCommandOptions) => runRunnerCommand(options, io)));
+  },
+};
