@@ -3,20 +3,22 @@
  * conformance-runner: score a Conv2d backward implementation against the corpus.
  *
  *   conformance-runner --impl ./adapter.js [--fixtures DIR] [--filter EXPR] [--only ID]
- *                      [--json FILE] [--junit FILE] [--timeout MS] [--jobs N] [--shard I/N] [--verbose]
+ *                      [--json FILE] [--junit FILE] [--html FILE] [--timeout MS] [--jobs N] [--shard I/N]
+ *                      [--bail | --max-failures N] [--repeat N] [--verbose]
  *
  * Exit status: 0 when every selected, supported fixture passed (and at least one
  * did); 1 when any failed, errored, timed out or is missing, or when nothing ran;
  * 2 for usage errors, an adapter that cannot be loaded, or a corpus that fails
  * verification (manifest and fixture.json files before anything runs; each
  * tensor file's sha256 when its fixture is read, which stops the run). The
- * console report goes to stdout; progress and adapter output (with --verbose)
- * to stderr.
+ * console report goes to stdout, streamed (header first, each failure as it
+ * happens: conformance/reports/console.ts); progress (on a TTY) and adapter
+ * output (with --verbose) to stderr.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { ConformanceError, describeValue, isConformanceError } from '../src/errors.js';
-import { formatConsoleReport, shouldColor } from './reports/console.js';
+import { ConsoleReporter, shouldColor } from './reports/console.js';
+import { writeHtmlReport } from './reports/html.js';
 import { writeJsonReport } from './reports/json.js';
 import { writeJunitReport } from './reports/junit.js';
 import { parseShard } from './shard.js';
@@ -29,6 +31,10 @@ interface CliOptions {
   only: string[];
   json?: string;
   junit?: string;
+  html?: string;
+  bail?: boolean;
+  maxFailures?: string;
+  repeat: string;
   timeout: string;
   jobs: string;
   shard?: string;
@@ -59,31 +65,16 @@ function buildProgram(): Command {
     .option('--only <id>', 'run only this fixture id (repeatable, or comma-separated)', collect, [])
     .option('--json <file>', 'write the JSON report (schema/report.schema.json) to FILE')
     .option('--junit <file>', 'write a JUnit XML report to FILE')
+    .option('--html <file>', 'write a self-contained HTML report with error heat maps of the failing outputs to FILE')
+    .option('--bail', 'stop after the first failing fixture (same as --max-failures 1)')
+    .option('--max-failures <n>', 'stop after N failing fixtures (fail, error, timeout or missing); exit status 1')
+    .addOption(new Option('--repeat <n>', 'call the adapter N times on each fixture and report outputs that are not bitwise identical').default('1'))
     .addOption(new Option('--timeout <ms>', 'per-fixture time limit in milliseconds (also the limit for loading the adapter)').default(String(DEFAULT_TIMEOUT_MS)))
     .addOption(new Option('--jobs <n>', 'fixtures run in parallel, each job with its own adapter process').default('1'))
     .option('--shard <i/n>', 'run shard I of N (1-based): the fixtures at positions p (sorted ids) with p mod N = I-1')
     .option('--verbose', "show passing and skipped fixtures, error details, and forward the adapter's stdout/stderr to stderr")
     .showHelpAfterError('(run conformance-runner --help for usage)')
     .exitOverride();
-}
-
-function progressBar(stream: NodeJS.WriteStream): { start: (total: number) => void; tick: (done: number) => void; stop: () => void } {
-  if (!stream.isTTY) return { start: () => {}, tick: () => {}, stop: () => {} };
-  const bar = new SingleBar({ stream, format: 'fixtures [{bar}] {value}/{total} {percentage}% | eta {eta_formatted}', hideCursor: true, clearOnComplete: true });
-  let started = false;
-  return {
-    start: (total) => {
-      bar.start(total, 0);
-      started = true;
-    },
-    tick: (done) => {
-      if (started) bar.update(done);
-    },
-    stop: () => {
-      if (started) bar.stop();
-      started = false;
-    },
-  };
 }
 
 /** Run the CLI; returns the exit status. */
@@ -99,26 +90,36 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
   const options = program.opts<CliOptions>();
-  const progress = progressBar(process.stderr);
+  const reporter = new ConsoleReporter({
+    color: shouldColor(process.stdout),
+    verbose: options.verbose === true,
+    write: (text) => process.stdout.write(text),
+    progress: process.stderr,
+  });
   try {
+    if (options.bail === true && options.maxFailures !== undefined) {
+      throw new ConformanceError('E_USAGE', `--bail and --max-failures: expected one of them, found both (--bail is --max-failures 1)`, {});
+    }
+    const maxFailures = options.bail === true ? 1 : options.maxFailures === undefined ? undefined : positiveInteger(options.maxFailures, '--max-failures', 'failing fixtures before the run stops');
+    const timeoutMs = positiveInteger(options.timeout, '--timeout', 'milliseconds per fixture');
     const runOptions: RunOptions = {
       impl: options.impl,
       fixturesDir: options.fixtures,
       filter: options.filter,
       only: options.only,
-      timeoutMs: positiveInteger(options.timeout, '--timeout', 'milliseconds per fixture'),
+      timeoutMs,
       jobs: positiveInteger(options.jobs, '--jobs', 'number of parallel adapter processes'),
       shard: options.shard === undefined ? undefined : parseShard(options.shard),
       verbose: options.verbose === true,
       adapterOutput: process.stderr,
-      onStart: ({ total }) => {
-        if (options.verbose !== true) progress.start(total);
-      },
-      onOutcome: (_outcome, { done }) => progress.tick(done),
+      maxFailures,
+      repeat: positiveInteger(options.repeat, '--repeat', 'calls of the adapter per fixture'),
+      errorMaps: options.html !== undefined,
+      onStart: (info) => reporter.start(info, { impl: options.impl, timeoutMs }),
+      onOutcome: (outcome, progress, detail) => reporter.outcome(outcome, progress, detail),
     };
     const result = await runConformance(runOptions);
-    progress.stop();
-    process.stdout.write(formatConsoleReport(result, { color: shouldColor(process.stdout), verbose: options.verbose === true }));
+    reporter.finish(result);
     if (options.json !== undefined) {
       await writeJsonReport(options.json, result);
       process.stderr.write(`wrote JSON report ${options.json}\n`);
@@ -127,9 +128,13 @@ export async function main(argv: string[]): Promise<number> {
       await writeJunitReport(options.junit, result);
       process.stderr.write(`wrote JUnit report ${options.junit}\n`);
     }
+    if (options.html !== undefined) {
+      await writeHtmlReport(options.html, result);
+      process.stderr.write(`wrote HTML report ${options.html}\n`);
+    }
     return exitCodeFor(result);
   } catch (error) {
-    progress.stop();
+    reporter.stop();
     if (isConformanceError(error)) {
       process.stderr.write(`conformance-runner: ${error.message}\n`);
       return 2;
