@@ -122,11 +122,14 @@ export function shellQuote(argument: string): string {
 }
 
 /**
- * How the user started the runner, for repro lines: `npx conformance-runner` when
- * run through npx or `npm exec` (npm sets npm_command=exec), else `conformance-runner`.
+ * How to start the runner again where the user ran it, for repro lines: under npm
+ * (npx / npm exec, or an npm script; npm sets npm_command) the bin is only on the
+ * PATH npm builds, so `npx conformance-runner`; otherwise (a global install, a
+ * shell with the bin on PATH) `conformance-runner`.
  */
 export function runnerCommand(environment: NodeJS.ProcessEnv = process.env): string {
-  return environment.npm_command === 'exec' ? 'npx conformance-runner' : 'conformance-runner';
+  const viaNpm = environment.npm_command !== undefined && environment.npm_command !== '';
+  return viaNpm ? 'npx conformance-runner' : 'conformance-runner';
 }
 
 /** The command that reruns one fixture. */
