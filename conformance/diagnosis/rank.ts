@@ -12,8 +12,10 @@
  * The consistency term weighs a failure where the signature says fixtures pass
  * more than one more unexplained pair: the bfloat16-inputs bug fails 5 of the 52
  * float16 fixtures, which a float16-accumulation bug never can (1 - sqrt(5/52) = 0.69).
- * A cause is named when score >= MIN_SCORE; causes are ranked by score (ties in
- * the order of signatures.ts). A run with no failing pair names none.
+ * A cause is named when score >= MIN_SCORE; causes are ranked by score, ties
+ * going to a signature that says where failures are (failsOn / requires) over one
+ * that only says where they are not, then to the order of signatures.ts. A run
+ * with no failing pair names none.
  *
  * Features are a fixture's tags, `family:<family>` and `dtype:<dtype>`.
  */
@@ -110,13 +112,18 @@ export function scoreCause(signature: CauseSignature, outcomes: readonly Outcome
   return { cause: signature.id, title: signature.title, hint: signature.hint, score: recall * precision * consistency, recall, precision, consistency, evidence };
 }
 
+/** 1 for a signature that names where failures are (failsOn / requires), 0 for one that only says where they are not. */
+function positive(signature: CauseSignature): number {
+  return (signature.failsOn ?? []).length + (signature.requires ?? []).length > 0 ? 1 : 0;
+}
+
 /** The likely causes of a run, best first (empty when nothing failed or nothing fits). */
 export function likelyCauses(outcomes: readonly Outcome[], signatures: readonly CauseSignature[] = CAUSE_SIGNATURES): LikelyCause[] {
   if (!outcomes.some((outcome) => failingOutputs(outcome).length > 0)) return [];
   const scored = signatures.map((signature) => ({ signature, cause: scoreCause(signature, outcomes) }));
   return scored
     .filter(({ cause }) => cause.score >= MIN_SCORE)
-    .sort((a, b) => b.cause.score - a.cause.score)
+    .sort((a, b) => b.cause.score - a.cause.score || positive(b.signature) - positive(a.signature))
     .slice(0, MAX_CAUSES)
     .map(({ cause }) => cause);
 }
