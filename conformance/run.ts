@@ -37,7 +37,7 @@ import { ModuleHost } from './host/module-host.js';
 import { ReplayHost } from './host/replay-host.js';
 import type { ExpectedOutputs } from './host/result-check.js';
 import { adapterShape, fromAdapterLayout, layoutLabel, toAdapterLayout, type AdapterLayouts } from './layout.js';
-import { outcomeBase, scoreFixture } from './score.js';
+import { outcomeBase, scoreFixture, type ErrorMap } from './score.js';
 import { checkShard, compareIds, selectShard, type Shard } from './shard.js';
 
 export const DEFAULT_TIMEOUT_MS = 60000;
@@ -61,9 +61,24 @@ export interface RunOptions {
   verbose?: boolean;
   /** Where forwarded adapter output goes; default process.stderr. */
   adapterOutput?: NodeJS.WritableStream;
-  onOutcome?: (outcome: Outcome, progress: { done: number; total: number }) => void;
+  /** `fixture`: the parameters and shapes of a fixture that was run (absent for one decided without the adapter). */
+  onOutcome?: (outcome: Outcome, progress: { done: number; total: number }, fixture?: FixtureDetail) => void;
+  /** Stop taking new fixtures once this many failed, errored, timed out or are missing (--bail is 1, --max-failures N). */
+  maxFailures?: number;
+  /** Call the adapter this many times on each fixture and report outputs that are not bitwise identical (--repeat); default 1. */
+  repeat?: number;
+  /** Keep each failing output's per-element error map in `details` (for the HTML report). */
+  errorMaps?: boolean;
   /** Called once the adapter is loaded and the fixtures are selected, before the first fixture runs. */
-  onStart?: (info: { capabilities: AdapterCapabilities; total: number }) => void;
+  onStart?: (info: RunStartInfo) => void;
+}
+
+/** What is known when the first fixture is about to run (the console report's header). */
+export interface RunStartInfo {
+  capabilities: AdapterCapabilities;
+  total: number;
+  corpus: RunResult['corpus'];
+  selection: RunResult['selection'];
 }
 
 export interface RunResult {
@@ -81,6 +96,30 @@ export interface RunResult {
   seconds: number;
   /** Time spent inside the adapter's conv2dBackward, measured in the adapter's process. */
   adapterSeconds: number;
+  /** Parameters, shapes (and error maps with `errorMaps`) of every fixture that did not pass or skip. */
+  details: Record<string, FixtureDetail>;
+  /** Set when maxFailures stopped the run early. */
+  stopped: { maxFailures: number; notRun: number } | null;
+  /** Set when repeat > 1: the fixtures whose outputs differed between calls. */
+  determinism: DeterminismResult | null;
+}
+
+/** What a report needs of a fixture beyond its outcome. */
+export interface FixtureDetail {
+  params: FixtureMeta['params'];
+  shapes: FixtureMeta['shapes'];
+  padding: FixtureMeta['padding'];
+  rule: FixtureMeta['tolerance']['rule'];
+  /** Per failing output, in the corpus layout: each element's error in bound units (Infinity: a mismatch no bound excuses). */
+  errorMaps?: Partial<Record<OutputName, ErrorMap>>;
+}
+
+export type { ErrorMap };
+
+export interface DeterminismResult {
+  repeat: number;
+  /** Fixtures whose outputs (or status) differed between calls, with the outputs that did. */
+  nondeterministic: { id: string; outputs: OutputName[] }[];
 }
 
 export const OUTCOME_STATUSES: readonly OutcomeStatus[] = ['pass', 'fail', 'error', 'timeout', 'missing', 'skipped'];
@@ -246,7 +285,18 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
   };
 }
 
-type Finished = { outcome: Outcome; adapterSeconds: number };
+type Finished = { outcome: Outcome; adapterSeconds: number; detail?: FixtureDetail };
+
+/** The outputs whose bytes differ between two answers of the adapter (every output when only one is 'ok'). */
+function differingOutputs(first: HostResponse, again: HostResponse): OutputName[] {
+  if (first.kind !== 'ok' || again.kind !== 'ok') return first.kind === again.kind ? [] : [...OUTPUT_NAMES];
+  return OUTPUT_NAMES.filter((name) => {
+    const a = first.outputs[name];
+    const b = again.outputs[name];
+    if (a === undefined || b === undefined) return a !== b;
+    return !Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength).equals(Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength));
+  });
+}
 
 /** A fixture ready for the adapter (loaded and converted), or already decided without it. */
 type Prepared =
@@ -298,31 +348,50 @@ async function askSupport(host: AdapterHost, meta: FixtureMeta, timeoutMs: numbe
 }
 
 /** Turn the adapter's answer into an outcome: misbehaviour is an error/timeout outcome, outputs are scored. */
-function finishFixture(prepared: Extract<Prepared, { kind: 'ready' }>, response: HostResponse, capabilities: AdapterCapabilities): Finished {
+function finishFixture(prepared: Extract<Prepared, { kind: 'ready' }>, response: HostResponse, capabilities: AdapterCapabilities, errorMaps = false): Finished {
   const { meta, fixture, layouts } = prepared;
+  const detail: FixtureDetail = { params: meta.params, shapes: meta.shapes, padding: meta.padding, rule: meta.tolerance.rule };
   const base = outcomeBase(meta);
-  if (response.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs: prepared.request.timeoutMs }, adapterSeconds: 0 };
-  if (response.kind === 'missing') return { outcome: { ...base, status: 'missing', message: response.message }, adapterSeconds: 0 };
+  if (response.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs: prepared.request.timeoutMs }, adapterSeconds: 0, detail };
+  if (response.kind === 'missing') return { outcome: { ...base, status: 'missing', message: response.message }, adapterSeconds: 0, detail };
   if (response.kind === 'error') {
-    return { outcome: withDetail({ ...base, status: 'error', message: response.message }, response.detail), adapterSeconds: response.adapterSeconds ?? 0 };
+    return { outcome: withDetail({ ...base, status: 'error', message: response.message }, response.detail), adapterSeconds: response.adapterSeconds ?? 0, detail };
   }
   const outputs: Partial<Record<OutputName, Tensor>> = {};
   for (const name of OUTPUT_NAMES) {
     const tensor = response.outputs[name];
     if (tensor !== undefined) outputs[name] = fromAdapterLayout(name, tensor, layouts);
   }
-  const outcome = scoreFixture({ fixture, outputs, declared: capabilities.outputs, seconds: response.adapterSeconds, notes: response.notes });
-  return { outcome, adapterSeconds: response.adapterSeconds };
+  const maps: Partial<Record<OutputName, ErrorMap>> | undefined = errorMaps ? {} : undefined;
+  const outcome = scoreFixture({ fixture, outputs, declared: capabilities.outputs, seconds: response.adapterSeconds, notes: response.notes, errorMaps: maps });
+  if (maps !== undefined && outcome.status === 'fail') detail.errorMaps = Object.fromEntries(outcome.failing.map((name) => [name, maps[name]]));
+  return { outcome, adapterSeconds: response.adapterSeconds, detail };
 }
 
 function withDetail<T extends object>(outcome: T, detail: string | undefined): T & { detail?: string } {
   return detail === undefined || detail === '' ? outcome : { ...outcome, detail };
 }
 
+function selectionOf(options: RunOptions, selected: number): RunResult['selection'] {
+  return {
+    filter: options.filter ?? null,
+    only: options.only !== undefined && options.only.length > 0 ? [...options.only] : null,
+    shard: options.shard ?? null,
+    selected,
+  };
+}
+
 export async function runConformance(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const timeoutMs = checkMilliseconds(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, '--timeout', 'milliseconds per fixture');
   const jobs = checkPositiveInteger(options.jobs ?? 1, '--jobs', 'number of adapter processes');
+  const repeat = checkPositiveInteger(options.repeat ?? 1, '--repeat', 'calls of the adapter per fixture');
+  const maxFailures = options.maxFailures === undefined ? undefined : checkPositiveInteger(options.maxFailures, '--max-failures', 'failures before the run stops');
+  const details: Record<string, FixtureDetail> = {};
+  const nondeterministic: DeterminismResult['nondeterministic'] = [];
+  let failures = 0;
+  // Set from the record callback below; the annotation keeps TypeScript from narrowing it to null.
+  let stopped = null as RunResult['stopped'];
   if (options.shard !== undefined) checkShard(options.shard);
   const terms = options.filter !== undefined ? parseFilter(options.filter) : [];
   const spec = parseImpl(options.impl);
@@ -365,16 +434,25 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, timeoutMs));
     hosts.push(...others);
     await Promise.all(others.map((host) => host.start()));
-    options.onStart?.({ capabilities, total: selectedCount });
+    options.onStart?.({
+      capabilities,
+      total: selectedCount,
+      corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount },
+      selection: selectionOf(options, selectedCount),
+    });
 
     let failure: unknown = null;
     const record = (finished: Finished): void => {
       adapterSeconds += finished.adapterSeconds;
       outcomes.push(finished.outcome);
-      options.onOutcome?.(finished.outcome, { done: outcomes.length, total: selectedCount });
+      const { status } = finished.outcome;
+      if (finished.detail !== undefined && status !== 'pass' && status !== 'skipped') details[finished.outcome.id] = finished.detail;
+      if (status === 'fail' || status === 'error' || status === 'timeout' || status === 'missing') failures++;
+      if (maxFailures !== undefined && failures >= maxFailures && stopped === null) stopped = { maxFailures, notRun: 0 };
+      options.onOutcome?.(finished.outcome, { done: outcomes.length, total: selectedCount }, finished.detail);
     };
     const take = (): Promise<Prepared> | null => {
-      const meta = failure === null ? queue.shift() : undefined;
+      const meta = failure === null && stopped === null ? queue.shift() : undefined;
       return meta === undefined ? null : prepareFixture(capabilities, meta, timeoutMs);
     };
     type Launched = { prepared: Extract<Prepared, { kind: 'ready' }>; response: Promise<HostResponse> };
@@ -382,7 +460,8 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     // gets the next ones while it computes, so it does not wait for the runner between them),
     // the next fixture, loaded meanwhile, and the one being scored.
     const worker = async (host: AdapterHost): Promise<void> => {
-      const depth = Math.max(1, host.maxInFlight ?? 1);
+      // Repeated calls go one fixture at a time, so each repeat follows its own first call.
+      const depth = repeat > 1 ? 1 : Math.max(1, host.maxInFlight ?? 1);
       let upcoming = take();
       /** Start the next fixture that needs the adapter; fixtures decided without it are recorded on the way. */
       const launchNext = async (): Promise<Launched | null> => {
@@ -424,13 +503,21 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
       while (inflight.length > 0) {
         const done = inflight.shift()!;
         const response = await done.response;
+        for (let call = 2; call <= repeat; call++) {
+          const differing = differingOutputs(response, await host.run(done.prepared.request));
+          if (differing.length > 0) {
+            nondeterministic.push({ id: done.prepared.meta.id, outputs: differing });
+            break;
+          }
+        }
         // Hand the adapter its next fixture before scoring this one.
         await fill();
-        record(finishFixture(done.prepared, response, capabilities));
+        record(finishFixture(done.prepared, response, capabilities, options.errorMaps === true));
       }
     };
     await Promise.all(hosts.map((host) => worker(host)));
     if (failure !== null) throw failure;
+    if (stopped !== null) stopped.notRun = queue.length;
   } finally {
     await Promise.all(hosts.map((host) => host.close()));
   }
@@ -442,17 +529,15 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     impl: options.impl,
     capabilities,
     corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount },
-    selection: {
-      filter: options.filter ?? null,
-      only: options.only !== undefined && options.only.length > 0 ? [...options.only] : null,
-      shard: options.shard ?? null,
-      selected: selectedCount,
-    },
+    selection: selectionOf(options, selectedCount),
     timeoutMs,
     jobs,
     outcomes,
     counts,
     seconds: (performance.now() - started) / 1000,
     adapterSeconds,
+    details,
+    stopped,
+    determinism: repeat > 1 ? { repeat, nondeterministic: nondeterministic.sort((a, b) => compareIds(a.id, b.id)) } : null,
   };
 }

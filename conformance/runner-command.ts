@@ -2,21 +2,24 @@
  * conformance-runner: score a Conv2d backward implementation against the corpus.
  *
  *   conformance-runner --impl ./adapter.js [--fixtures DIR] [--filter EXPR] [--only ID]
- *                      [--json FILE] [--junit FILE] [--timeout MS] [--jobs N] [--shard I/N] [--verbose]
+ *                      [--json FILE] [--junit FILE] [--html FILE] [--timeout MS] [--jobs N] [--shard I/N]
+ *                      [--bail | --max-failures N] [--repeat N] [--verbose]
  *
  * Exit status (cli/exit-codes.ts): 0 when every selected, supported fixture passed (and at least
  * one did); 1 when any failed, errored, timed out or is missing, or when nothing ran; 2 for usage
  * errors (a report path whose folder does not exist included), an adapter that cannot be loaded,
  * or a corpus that fails verification (manifest and fixture.json files before anything runs;
  * each tensor file's sha256 when its fixture is read, which stops the run); 130 on SIGINT, 143
- * on SIGTERM. The console report goes to stdout; progress and adapter output (with --verbose)
- * to stderr. The bin file is cli/bin/conformance-runner.ts.
+ * on SIGTERM. The console report goes to stdout, streamed (header first, each failure as it
+ * happens: conformance/reports/console.ts); progress (on a TTY) and adapter output (with
+ * --verbose) to stderr. The bin file is cli/bin/conformance-runner.ts.
  */
 import { Option } from 'commander';
-import { SingleBar } from 'cli-progress';
 import type { CliCommand, CommandIo, CommandResult, CommandStream } from '../cli/entry.js';
+import { ConformanceError } from '../src/errors.js';
 import { checkOutputFile, commaList, milliseconds, positiveInteger } from '../cli/options.js';
-import { formatConsoleReport, shouldColor } from './reports/console.js';
+import { ConsoleReporter, shouldColor } from './reports/console.js';
+import { writeHtmlReport } from './reports/html.js';
 import { writeJsonReport } from './reports/json.js';
 import { writeJunitReport } from './reports/junit.js';
 import { parseShard } from './shard.js';
@@ -30,29 +33,14 @@ export interface RunnerCommandOptions {
   only: string[];
   json?: string;
   junit?: string;
+  html?: string;
+  bail?: boolean;
+  maxFailures?: number;
+  repeat: number;
   timeout: number;
   jobs: number;
   shard?: string;
   verbose?: boolean;
-}
-
-function progressBar(stream: CommandStream): { start: (total: number) => void; tick: (done: number) => void; stop: () => void } {
-  if (stream.isTTY !== true) return { start: () => {}, tick: () => {}, stop: () => {} };
-  const bar = new SingleBar({ stream: stream as NodeJS.WriteStream, format: 'fixtures [{bar}] {value}/{total} {percentage}% | eta {eta_formatted}', hideCursor: true, clearOnComplete: true });
-  let started = false;
-  return {
-    start: (total) => {
-      bar.start(total, 0);
-      started = true;
-    },
-    tick: (done) => {
-      if (started) bar.update(done);
-    },
-    stop: () => {
-      if (started) bar.stop();
-      started = false;
-    },
-  };
 }
 
 /** Run the corpus against the adapter, print the console report, write the reports asked for. */
@@ -60,7 +48,16 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
   // Report paths are checked before the run, not after minutes of it.
   if (options.json !== undefined) checkOutputFile(options.json, '--json');
   if (options.junit !== undefined) checkOutputFile(options.junit, '--junit');
-  const progress = progressBar(io.stderr);
+  if (options.html !== undefined) checkOutputFile(options.html, '--html');
+  if (options.bail === true && options.maxFailures !== undefined) {
+    throw new ConformanceError('E_USAGE', `--bail and --max-failures: expected one of them, found both (--bail is --max-failures 1)`, {});
+  }
+  const reporter = new ConsoleReporter({
+    color: shouldColor(io.stdout),
+    verbose: options.verbose === true,
+    write: (text) => io.stdout.write(text),
+    progress: io.stderr as NodeJS.WriteStream,
+  });
   try {
     const runOptions: RunOptions = {
       impl: options.impl,
@@ -72,14 +69,14 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       shard: options.shard === undefined ? undefined : parseShard(options.shard),
       verbose: options.verbose === true,
       adapterOutput: io.stderr,
-      onStart: ({ total }) => {
-        if (options.verbose !== true) progress.start(total);
-      },
-      onOutcome: (_outcome, { done }) => progress.tick(done),
+      maxFailures: options.bail === true ? 1 : options.maxFailures,
+      repeat: options.repeat,
+      errorMaps: options.html !== undefined,
+      onStart: (info) => reporter.start(info, { impl: options.impl, timeoutMs: options.timeout }),
+      onOutcome: (outcome, progress, detail) => reporter.outcome(outcome, progress, detail),
     };
     const result = await runConformance(runOptions);
-    progress.stop();
-    io.stdout.write(formatConsoleReport(result, { color: shouldColor(io.stdout as NodeJS.WriteStream), verbose: options.verbose === true }));
+    reporter.finish(result);
     if (options.json !== undefined) {
       await writeJsonReport(options.json, result);
       io.stderr.write(`wrote JSON report ${options.json}\n`);
@@ -88,9 +85,13 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       await writeJunitReport(options.junit, result);
       io.stderr.write(`wrote JUnit report ${options.junit}\n`);
     }
+    if (options.html !== undefined) {
+      await writeHtmlReport(options.html, result);
+      io.stderr.write(`wrote HTML report ${options.html}\n`);
+    }
     return { status: exitCodeFor(result), data: result };
   } finally {
-    progress.stop();
+    reporter.stop();
   }
 }
 
@@ -109,6 +110,18 @@ export const runnerCommand: CliCommand = {
       .option('--only <id>', 'run only this fixture id (repeatable, or comma-separated)', commaList, [])
       .option('--json <file>', 'write the JSON report (schema/report.schema.json) to FILE')
       .option('--junit <file>', 'write a JUnit XML report to FILE')
+      .option('--html <file>', 'write a self-contained HTML report with error heat maps of the failing outputs to FILE')
+      .option('--bail', 'stop after the first failing fixture (same as --max-failures 1)')
+      .addOption(
+        new Option('--max-failures <n>', 'stop after N failing fixtures (fail, error, timeout or missing); exit status 1').argParser(
+          positiveInteger('--max-failures', 'failing fixtures before the run stops'),
+        ),
+      )
+      .addOption(
+        new Option('--repeat <n>', 'call the adapter N times on each fixture and report outputs that are not bitwise identical')
+          .argParser(positiveInteger('--repeat', 'calls of the adapter per fixture'))
+          .default(1),
+      )
       .addOption(
         new Option('--timeout <ms>', 'per-fixture time limit in milliseconds, at most 2147483647 (also the limit for loading the adapter)')
           .argParser(milliseconds('--timeout', 'milliseconds per fixture'))

@@ -25,6 +25,17 @@ export interface ScoreInput {
   /** Seconds inside the adapter for this fixture. */
   seconds: number;
   notes?: string[];
+  /** When given, filled with each output's per-element error map (see ErrorMap). */
+  errorMaps?: Partial<Record<OutputName, ErrorMap>>;
+}
+
+/** One output's errors per element, in the corpus layout (row-major over `shape`). */
+export interface ErrorMap {
+  shape: number[];
+  /** |got - expected| / bound; Infinity for a mismatch no bound excuses (non-finite values). */
+  errorInBounds: Float64Array;
+  /** 1 where the element fails (over the bound, or not bit-exact under the exact rule). */
+  failed: Uint8Array;
 }
 
 /** The fields every outcome of a fixture shares. */
@@ -52,6 +63,9 @@ export function scoreFixture(input: ScoreInput): Outcome {
     const got = outputs[name];
     if (got === undefined) throw new Error(`scoreFixture: output ${name} is declared but was not passed in (fixture ${meta.id})`);
     const expected = fixture[name];
+    const map: ErrorMap | undefined =
+      input.errorMaps === undefined ? undefined : { shape: [...expected.shape], errorInBounds: new Float64Array(expected.data.length), failed: new Uint8Array(expected.data.length) };
+    if (map !== undefined) input.errorMaps![name] = map;
     metrics.push(
       compareOutput({
         output: name,
@@ -62,6 +76,7 @@ export function scoreFixture(input: ScoreInput): Outcome {
         expected: expected.data,
         magnitude: fixture[magnitudeTensorName(name)].data,
         got: valuesOf(got),
+        errorMap: map,
       }),
     );
   }

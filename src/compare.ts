@@ -26,6 +26,8 @@ export interface CompareInput {
    * for float32 (its elements read as the same float64 values, no copy needed).
    */
   got: Float64Array | Float32Array;
+  /** When given, filled per element: the error in bound units (Infinity: no bound excuses it) and whether it fails. */
+  errorMap?: { errorInBounds: Float64Array; failed: Uint8Array };
 }
 
 /** Rounding of a float64 to the dtype, picked once per output rather than per element. */
@@ -94,6 +96,10 @@ export function compareOutput(input: CompareInput): OutputMetrics {
       }
     }
     if (failed) failingElements++;
+    if (input.errorMap !== undefined) {
+      input.errorMap.errorInBounds[index] = score;
+      input.errorMap.failed[index] = failed ? 1 : 0;
+    }
     // The worst element is the largest score, failing elements first (compared as a pair:
     // adding a large constant to the score would erase the order among failing elements).
     const worse = failed !== worstFailed ? failed : score > worstScore;

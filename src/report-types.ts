@@ -10,7 +10,7 @@ import type { AdapterCapabilities, DataFamily, Dtype, OutcomeStatus, OutputName,
 export type ReportNumber = number | 'Infinity' | '-Infinity' | 'NaN';
 
 export const REPORT_FORMAT = 'conv2d-backward-conformance-report';
-export const REPORT_VERSION = 1;
+export const REPORT_VERSION = 2;
 
 export interface ReportWorstElement {
   /** Index in the corpus layout: (n, c, h, w) for dx, (o, i, h, w) for dw, (o) for db. */
@@ -57,6 +57,26 @@ export interface ReportOutcome {
   reason?: string;
 }
 
+/** A likely cause of the failures (conformance/diagnosis): best first in Report.likelyCauses. */
+export interface ReportLikelyCause {
+  /** Signature id (conformance/diagnosis/signatures.ts). */
+  cause: string;
+  title: string;
+  hint: string;
+  /** recall * precision * consistency of the signature over the failing (fixture, output) pairs, in [0, 1]. */
+  score: number;
+  recall: number;
+  precision: number;
+  consistency: number;
+  evidence: string;
+}
+
+/** --repeat N: fixtures whose outputs were not bitwise identical over N calls. */
+export interface ReportDeterminism {
+  repeat: number;
+  nondeterministic: { id: string; outputs: OutputName[] }[];
+}
+
 export interface Report {
   format: typeof REPORT_FORMAT;
   reportVersion: typeof REPORT_VERSION;
@@ -80,6 +100,12 @@ export interface Report {
   seconds: number;
   adapterSeconds: number;
   outcomes: ReportOutcome[];
+  /** Ranked likely causes; empty when nothing failed or no signature fits. */
+  likelyCauses: ReportLikelyCause[];
+  /** null unless the run used --repeat N with N > 1. */
+  determinism: ReportDeterminism | null;
+  /** Set when --bail / --max-failures stopped the run: the limit and how many selected fixtures were not run. */
+  stopped: { maxFailures: number; notRun: number } | null;
 }
 
 /** Encode a number for the report (non-finite values as strings). */

@@ -3,8 +3,9 @@
  * where, by how much, and the command that reruns one fixture.
  */
 import { float16BitsToFloat64, float64ToFloat16Bits } from '../../src/dtype.js';
-import type { Dtype, OutputMetrics, Outcome } from '../../src/types.js';
-import { DEFAULT_TIMEOUT_MS, type RunResult } from '../run.js';
+import type { Dtype, OutputMetrics, OutputName, Outcome } from '../../src/types.js';
+import { ACTIVATION_AXES, FILTER_AXES, type AdapterLayouts } from '../layout.js';
+import { DEFAULT_TIMEOUT_MS, type FixtureDetail, type RunResult } from '../run.js';
 
 /** The shortest decimal that reads back as `value` in `dtype` (float64: JavaScript's own shortest form). */
 export function formatValue(value: number, dtype: Dtype): string {
@@ -29,29 +30,75 @@ export function formatQuantity(value: number): string {
   return value.toExponential(2);
 }
 
-/** One line about a failing output: error in bound units, worst element, expected vs got, how many fail. */
-export function describeOutputFailure(metrics: OutputMetrics, dtype: Dtype): string {
+/** What describing an outcome can use beyond the outcome itself. */
+export interface DescribeContext {
+  /** The fixture's parameters, shapes and rule (RunResult.details). */
+  detail?: FixtureDetail;
+  /** The adapter's declared layouts: the worst element is given in them. */
+  layouts?: AdapterLayouts;
+}
+
+const ACTIVATION_AXIS_NAMES = ['n', 'c', 'h', 'w'] as const;
+const FILTER_AXIS_NAMES = ['o', 'i', 'h', 'w'] as const;
+
+/**
+ * A corpus-layout index (NCHW for dx, OIHW for dw, [Cout] for db) written in the
+ * adapter's layout with axis labels: dx (0, 1, 4, 1) for NHWC is `n=0 h=4 w=1 c=1`.
+ */
+export function labelledIndex(output: OutputName, index: readonly number[], layouts: AdapterLayouts = { layout: 'NCHW', filterLayout: 'OIHW' }): string {
+  if (output === 'db') return `o=${index[0]}`;
+  const axes = output === 'dx' ? ACTIVATION_AXES[layouts.layout] : FILTER_AXES[layouts.filterLayout];
+  const names = output === 'dx' ? ACTIVATION_AXIS_NAMES : FILTER_AXIS_NAMES;
+  return axes.map((axis) => `${names[axis]}=${index[axis]}`).join(' ');
+}
+
+/** The fixture's geometry for a FAIL line: `x 2x3x7x6 w 4x3x3x3 stride 2,1 dilation 1,1 pads t1 b0 l1 r1 groups 1`. */
+export function describeGeometry(detail: FixtureDetail): string {
+  const { params, shapes } = detail;
+  const { pads } = params;
+  return (
+    `x ${shapes.x.join('x')} w ${shapes.w.join('x')} stride ${params.stride.join(',')} dilation ${params.dilation.join(',')} ` +
+    `pads t${pads.top} b${pads.bottom} l${pads.left} r${pads.right} groups ${params.groups}`
+  );
+}
+
+/**
+ * The kind of a failing element's error, when it is not merely a size: a
+ * non-finite value where a finite one is expected, the wrong sign, zero where
+ * the value is non-zero, or a special value (NaN, ±Infinity) not reproduced.
+ */
+export function errorClass(expected: number, got: number): string | null {
+  if (Number.isFinite(expected) && !Number.isFinite(got)) return 'a non-finite value where a finite one is expected';
+  if (!Number.isFinite(expected)) return Number.isNaN(expected) ? 'NaN expected, not reproduced' : `${expected > 0 ? '+' : '-'}Infinity expected, not reproduced`;
+  if (expected !== 0 && got === 0) return 'zero where the value is non-zero';
+  if (expected !== 0 && got !== 0 && Math.sign(expected) !== Math.sign(got)) return 'the wrong sign';
+  return null;
+}
+
+/** One line about a failing output: the rule broken in words, worst element (labelled, adapter layout), expected vs got, how many fail. */
+export function describeOutputFailure(metrics: OutputMetrics, dtype: Dtype, context: DescribeContext = {}): string {
   const worst = metrics.worst;
   const count = `${metrics.failingElements} of ${metrics.elements} element${metrics.elements === 1 ? '' : 's'} fail`;
   if (worst === null) return `${metrics.output}: ${count}`;
-  const at = `(${worst.index.join(', ')})`;
-  if (Number.isFinite(worst.expected) && !Number.isFinite(worst.got)) {
-    return `${metrics.output}: non-finite result at ${at}: expected ${formatValue(worst.expected, 'float64')}, got ${formatValue(worst.got, dtype)} (${count})`;
+  const layout = context.layouts === undefined ? (metrics.output === 'db' ? '' : metrics.output === 'dx' ? 'NCHW ' : 'OIHW ') : '';
+  const at = `at ${layout}${labelledIndex(metrics.output, worst.index, context.layouts)}`;
+  const values = `expected ${formatValue(worst.expected, 'float64')}, got ${formatValue(worst.got, dtype)}`;
+  const kind = errorClass(worst.expected, worst.got);
+  if (kind !== null) return `${metrics.output}: ${kind} ${at}: ${values} (${count})`;
+  if (context.detail?.rule === 'exact') {
+    return `${metrics.output}: not bit-exact (exact rule: every partial sum is representable) ${at}: ${values} (${count})`;
   }
-  if (!Number.isFinite(worst.expected)) {
-    return `${metrics.output}: at ${at} expected ${formatValue(worst.expected, 'float64')}, got ${formatValue(worst.got, dtype)} (${count})`;
-  }
-  const size = Number.isFinite(metrics.maxErrorInBounds) ? `error ${formatQuantity(metrics.maxErrorInBounds)}x bound` : 'error beyond any bound';
-  return `${metrics.output}: ${size} at ${at}: expected ${formatValue(worst.expected, 'float64')}, got ${formatValue(worst.got, dtype)} (bound ${formatQuantity(worst.bound)}; ${count})`;
+  const size = Number.isFinite(metrics.maxErrorInBounds) ? `error ${formatQuantity(metrics.maxErrorInBounds)} times the proven bound` : 'error beyond any bound';
+  return `${metrics.output}: ${size} ${at}: ${values} (bound ${formatQuantity(worst.bound)}; ${count})`;
 }
 
 /** The one-line summary of a non-passing outcome. */
-export function describeOutcome(outcome: Outcome): string {
+export function describeOutcome(outcome: Outcome, context: DescribeContext = {}): string {
   switch (outcome.status) {
     case 'fail':
       return outcome.outputs
         .filter((metrics) => metrics.failingElements > 0)
-        .map((metrics) => describeOutputFailure(metrics, outcome.dtype))
+        .map((metrics) => describeOutputFailure(metrics, outcome.dtype, context))
         .join('; ');
     case 'error':
       return outcome.message;
@@ -74,9 +121,20 @@ export function shellQuote(argument: string): string {
   return `'${argument.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * How to start the runner again where the user ran it, for repro lines: under npm
+ * (npx / npm exec, or an npm script; npm sets npm_command) the bin is only on the
+ * PATH npm builds, so `npx conformance-runner`; otherwise (a global install, a
+ * shell with the bin on PATH) `conformance-runner`.
+ */
+export function runnerCommand(environment: NodeJS.ProcessEnv = process.env): string {
+  const viaNpm = environment.npm_command !== undefined && environment.npm_command !== '';
+  return viaNpm ? 'npx conformance-runner' : 'conformance-runner';
+}
+
 /** The command that reruns one fixture. */
-export function reproCommand(result: Pick<RunResult, 'impl' | 'corpus' | 'timeoutMs'>, id: string): string {
-  const parts = ['conformance-runner', '--impl', shellQuote(result.impl)];
+export function reproCommand(result: Pick<RunResult, 'impl' | 'corpus' | 'timeoutMs'>, id: string, launcher: string = runnerCommand()): string {
+  const parts = [launcher, '--impl', shellQuote(result.impl)];
   if (!result.corpus.bundled) parts.push('--fixtures', shellQuote(result.corpus.dir));
   if (result.timeoutMs !== DEFAULT_TIMEOUT_MS) parts.push('--timeout', String(result.timeoutMs));
   parts.push('--only', shellQuote(id));

@@ -10,6 +10,7 @@ import { packageRoot } from '../../src/paths.js';
 import { encodeReportNumber, REPORT_FORMAT, REPORT_VERSION, type Report, type ReportOutcome, type ReportOutputMetrics } from '../../src/report-types.js';
 import { validateReport } from '../../src/schemas/report-schema.js';
 import type { OutputMetrics, Outcome } from '../../src/types.js';
+import { likelyCauses } from '../diagnosis/rank.js';
 import { exitCodeFor, type RunResult } from '../run.js';
 
 function encodeMetrics(metrics: OutputMetrics): ReportOutputMetrics {
@@ -101,6 +102,9 @@ export function buildJsonReport(result: RunResult, options: { createdAt?: Date }
     seconds: result.seconds,
     adapterSeconds: result.adapterSeconds,
     outcomes: result.outcomes.map(encodeOutcome),
+    likelyCauses: likelyCauses(result.outcomes).map((cause) => ({ ...cause })),
+    determinism: result.determinism === null ? null : { repeat: result.determinism.repeat, nondeterministic: result.determinism.nondeterministic.map((item) => ({ id: item.id, outputs: [...item.outputs] })) },
+    stopped: result.stopped === null ? null : { ...result.stopped },
   };
   return validateReport(report, 'the --json report');
 }

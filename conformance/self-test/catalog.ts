@@ -19,15 +19,21 @@ export interface CatalogEntry {
   description: string;
   /** What the corpus needs to catch it (for buggy entries). */
   caughtBy?: string;
+  /**
+   * For buggy entries: the likely cause (a signature id of conformance/diagnosis/signatures.ts)
+   * that a run of this entry must rank first.
+   */
+  cause?: string;
   expected: 'fail' | 'pass';
   /** Adapter module, relative to this folder. */
   module: string;
 }
 
-const buggy = (name: string, description: string, caughtBy: string): CatalogEntry => ({
+const buggy = (name: string, description: string, caughtBy: string, cause?: string): CatalogEntry => ({
   name: `buggy-${name}`,
   description,
   caughtBy,
+  ...(cause === undefined ? {} : { cause }),
   expected: 'fail',
   module: `./implementations/${name}.js`,
 });
@@ -78,28 +84,28 @@ export const CATALOG: readonly CatalogEntry[] = [
   },
 
   // Buggy implementations: one bug each (../self-test/buggy-kernels.ts names the deviation).
-  buggy('strides-swapped', 'stride[0] used for the width and stride[1] for the height (a [SW, SH] vs [SH, SW] mix-up)', 'a stride with SH != SW'),
-  buggy('dilation-ignored-in-dw', 'dw computed as if dilation were 1 (filter gradient written for the undilated case only)', 'dilation > 1'),
-  buggy('dilation-ignored-in-dx', 'dx computed as if dilation were 1 (input gradient written for the undilated case only)', 'dilation > 1'),
-  buggy('groups-interleaved', 'output channel o put in group o % G (channel-shuffle order) instead of the blocked floor(o / (Cout/G))', 'groups > 1 with Cout/G > 1'),
-  buggy('group-offset-uses-out-channels', "group g's first input channel taken as g*Cout/G instead of g*C/G", 'groups > 1 with Cout != C'),
-  buggy('pads-swapped', 'pads read in the wrong order: left used as top (e.g. [top, left, bottom, right] read as [left, top, ...])', 'top != left'),
-  buggy('symmetric-pads-assumed', 'output size recomputed with bottom = top, right = left: bottom/right pads ignored', 'asymmetric pads that change the output size'),
-  buggy('output-size-ceil', 'output size computed with ceil instead of floor (one extra row/column walked)', 'a stride that does not divide H + pads - E'),
-  buggy('pads-off-by-one', 'a non-zero pad applied as pad - 1', 'pads > 0'),
-  buggy('kernel-not-flipped-in-dx', 'dx computed as a correlation of dy with w instead of a convolution (kernel not rotated by 180 degrees)', 'a kernel larger than 1x1'),
-  buggy('dw-kernel-transposed', 'dw stored at [kw, kh] (kernel rows and columns swapped)', 'a kernel larger than 1x1'),
-  buggy('dx-assigned-not-accumulated', 'dx elements assigned (=) instead of accumulated (+=): overlapping contributions overwrite each other', 'overlapping windows or several output channels'),
-  buggy('dx-drops-partial-edge-windows', 'dx ignores the windows that reach into the bottom/right padding', 'bottom/right pads reached by a window'),
-  buggy('dx-tail-not-zeroed', 'dx from a reused buffer, cleared only up to the last row/column a window reaches; the unread tail keeps stale values', 'input rows/columns no window reads (a tail)'),
-  buggy('dw-last-batch-only', 'dw reset at each batch element, so only the last batch element is kept', 'batch > 1'),
-  buggy('db-first-batch-only', 'db summed over the first batch element only', 'batch > 1'),
-  buggy('dw-not-zeroed-between-calls', 'dw accumulated into a cached buffer never cleared between calls', 'two fixtures with the same w size in one run'),
-  buggy('inputs-rounded-to-bfloat16', 'inputs rounded to bfloat16 before computing (a reduced-precision fast path)', 'inputs with more than 8 significant bits'),
-  buggy('float16-accumulation', 'products and sums rounded to float16 whatever the dtype', 'float32/float64 data needing more than 11 bits'),
-  buggy('float64-computed-in-float32', 'float64 fixtures computed with float32 arithmetic', 'float64 fixtures'),
-  buggy('nan-treated-as-zero', 'NaN inputs replaced by 0 (a `value || 0` default)', 'NaN inputs'),
-  buggy('infinity-saturated', 'infinite inputs clamped to the largest finite value (a saturating cast)', 'infinite inputs'),
+  buggy('strides-swapped', 'stride[0] used for the width and stride[1] for the height (a [SW, SH] vs [SH, SW] mix-up)', 'a stride with SH != SW', 'stride-axes-swapped'),
+  buggy('dilation-ignored-in-dw', 'dw computed as if dilation were 1 (filter gradient written for the undilated case only)', 'dilation > 1', 'dilation-in-dw'),
+  buggy('dilation-ignored-in-dx', 'dx computed as if dilation were 1 (input gradient written for the undilated case only)', 'dilation > 1', 'dilation-in-dx'),
+  buggy('groups-interleaved', 'output channel o put in group o % G (channel-shuffle order) instead of the blocked floor(o / (Cout/G))', 'groups > 1 with Cout/G > 1', 'group-channel-order'),
+  buggy('group-offset-uses-out-channels', "group g's first input channel taken as g*Cout/G instead of g*C/G", 'groups > 1 with Cout != C', 'group-input-offset'),
+  buggy('pads-swapped', 'pads read in the wrong order: left used as top (e.g. [top, left, bottom, right] read as [left, top, ...])', 'top != left', 'pads-order'),
+  buggy('symmetric-pads-assumed', 'output size recomputed with bottom = top, right = left: bottom/right pads ignored', 'asymmetric pads that change the output size', 'bottom-right-pads-ignored'),
+  buggy('output-size-ceil', 'output size computed with ceil instead of floor (one extra row/column walked)', 'a stride that does not divide H + pads - E', 'output-size-rounding'),
+  buggy('pads-off-by-one', 'a non-zero pad applied as pad - 1', 'pads > 0', 'pad-offset'),
+  buggy('kernel-not-flipped-in-dx', 'dx computed as a correlation of dy with w instead of a convolution (kernel not rotated by 180 degrees)', 'a kernel larger than 1x1', 'kernel-flip-in-dx'),
+  buggy('dw-kernel-transposed', 'dw stored at [kw, kh] (kernel rows and columns swapped)', 'a kernel larger than 1x1', 'dw-kernel-axes'),
+  buggy('dx-assigned-not-accumulated', 'dx elements assigned (=) instead of accumulated (+=): overlapping contributions overwrite each other', 'overlapping windows or several output channels', 'dx-overwritten'),
+  buggy('dx-drops-partial-edge-windows', 'dx ignores the windows that reach into the bottom/right padding', 'bottom/right pads reached by a window', 'dx-edge-windows'),
+  buggy('dx-tail-not-zeroed', 'dx from a reused buffer, cleared only up to the last row/column a window reaches; the unread tail keeps stale values', 'input rows/columns no window reads (a tail)', 'dx-tail'),
+  buggy('dw-last-batch-only', 'dw reset at each batch element, so only the last batch element is kept', 'batch > 1', 'dw-batch'),
+  buggy('db-first-batch-only', 'db summed over the first batch element only', 'batch > 1', 'db-batch'),
+  buggy('dw-not-zeroed-between-calls', 'dw accumulated into a cached buffer never cleared between calls', 'two fixtures with the same w size in one run', 'dw-state'),
+  buggy('inputs-rounded-to-bfloat16', 'inputs rounded to bfloat16 before computing (a reduced-precision fast path)', 'inputs with more than 8 significant bits', 'inputs-low-precision'),
+  buggy('float16-accumulation', 'products and sums rounded to float16 whatever the dtype', 'float32/float64 data needing more than 11 bits', 'accumulation-low-precision'),
+  buggy('float64-computed-in-float32', 'float64 fixtures computed with float32 arithmetic', 'float64 fixtures', 'float64-as-float32'),
+  buggy('nan-treated-as-zero', 'NaN inputs replaced by 0 (a `value || 0` default)', 'NaN inputs', 'nan-inputs'),
+  buggy('infinity-saturated', 'infinite inputs clamped to the largest finite value (a saturating cast)', 'infinite inputs', 'infinite-inputs'),
 ];
 
 /**

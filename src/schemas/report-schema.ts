@@ -8,6 +8,8 @@ import {
   REPORT_FORMAT,
   REPORT_VERSION,
   type Report,
+  type ReportDeterminism,
+  type ReportLikelyCause,
   type ReportNumber,
   type ReportOutcome,
   type ReportOutputMetrics,
@@ -132,6 +134,42 @@ const capabilitiesSchema: JSONSchemaType<AdapterCapabilities> = {
   additionalProperties: false,
 };
 
+const likelyCauseSchema: JSONSchemaType<ReportLikelyCause> = {
+  type: 'object',
+  description: 'A likely cause of the failures: a signature of conformance/diagnosis/signatures.ts and how well it fits.',
+  properties: {
+    cause: { type: 'string', minLength: 1 },
+    title: { type: 'string', minLength: 1 },
+    hint: { type: 'string' },
+    score: { type: 'number', minimum: 0, maximum: 1 },
+    recall: { type: 'number', minimum: 0, maximum: 1 },
+    precision: { type: 'number', minimum: 0, maximum: 1 },
+    consistency: { type: 'number', minimum: 0, maximum: 1 },
+    evidence: { type: 'string' },
+  },
+  required: ['cause', 'title', 'hint', 'score', 'recall', 'precision', 'consistency', 'evidence'],
+  additionalProperties: false,
+};
+
+const determinismSchema: JSONSchemaType<ReportDeterminism> = {
+  type: 'object',
+  description: '--repeat N: the fixtures whose outputs were not bitwise identical over N calls.',
+  properties: {
+    repeat: { type: 'integer', minimum: 2 },
+    nondeterministic: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { id: { type: 'string', minLength: 1 }, outputs: { type: 'array', items: { type: 'string', enum: [...OUTPUT_NAMES] }, minItems: 1 } },
+        required: ['id', 'outputs'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['repeat', 'nondeterministic'],
+  additionalProperties: false,
+};
+
 export const reportSchema: JSONSchemaType<Report> = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   title: 'Conv2d backward conformance runner report (--json)',
@@ -199,8 +237,34 @@ export const reportSchema: JSONSchemaType<Report> = {
     seconds: { type: 'number', minimum: 0 },
     adapterSeconds: { type: 'number', minimum: 0 },
     outcomes: { type: 'array', items: outcomeSchema },
+    likelyCauses: { type: 'array', items: likelyCauseSchema },
+    determinism: orNull(determinismSchema),
+    stopped: orNull<{ maxFailures: number; notRun: number }>({
+      type: 'object',
+      description: '--bail / --max-failures stopped the run: the limit, and how many selected fixtures were not run.',
+      properties: { maxFailures: { type: 'integer', minimum: 1 }, notRun: nonNegativeInteger },
+      required: ['maxFailures', 'notRun'],
+      additionalProperties: false,
+    }),
   },
-  required: ['format', 'reportVersion', 'tool', 'createdAt', 'impl', 'adapter', 'corpus', 'selection', 'counts', 'exitCode', 'seconds', 'adapterSeconds', 'outcomes'],
+  required: [
+    'format',
+    'reportVersion',
+    'tool',
+    'createdAt',
+    'impl',
+    'adapter',
+    'corpus',
+    'selection',
+    'counts',
+    'exitCode',
+    'seconds',
+    'adapterSeconds',
+    'outcomes',
+    'likelyCauses',
+    'determinism',
+    'stopped',
+  ],
   additionalProperties: false,
 };
 

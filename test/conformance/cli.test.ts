@@ -25,8 +25,7 @@ t.test('exit 0: a correct adapter in each layout and module format', async (t) =
     // 7 fixtures; plain-normal-f16 is float16, not in the adapter's dtypes.
     t.equal(lastLine(run.stdout), '6 passed, 0 failed, 1 skipped, 0 errors (0 errors, 0 timeouts, 0 missing)', file);
     t.match(run.stdout, /1 {2}unsupported: dtype float16 \(the adapter declares float32, float64\)/, file);
-    t.match(run.stdout, /By family:\n {2}family +pass +fail +errors +skipped\n {2}exact +2 +0 +0 +0/, file);
-    t.match(run.stdout, /By tag:\n/, file);
+    t.notMatch(run.stdout, /Families with failures|Tags with failures|Likely cause/, `${file}: no failure tables or likely cause when everything passes`);
   }
 });
 
@@ -34,9 +33,13 @@ t.test('exit 1: a wrong value, with the failing element, expected vs got and a r
   const run = await runCli(['--impl', adapterPath('wrong-values.mjs'), ...fixtures], { MISBEHAVE_ON: 'plain-normal-f32' });
   t.equal(run.code, 1);
   t.equal(lastLine(run.stdout), '5 passed, 1 failed, 1 skipped, 0 errors (0 errors, 0 timeouts, 0 missing)');
-  // dw[1] (flat) of w [4, 3, 3, 3] is element (0, 0, 0, 1).
-  t.match(run.stdout, /FAIL {4}plain-normal-f32 {2}dw: error [0-9.e+]+x bound at \(0, 0, 0, 1\): expected -?[0-9.e-]+, got -?[0-9.e-]+ \(bound [0-9.e-]+; 1 of 108 elements fail\)/);
-  const repro = /repro: conformance-runner (.*)\n/.exec(run.stdout);
+  // dw[1] (flat) of w [4, 3, 3, 3] is element (0, 0, 0, 1), written in the adapter's OIHW with labels.
+  t.match(
+    run.stdout,
+    /FAIL {4}plain-normal-f32 \(x \d+x\d+x\d+x\d+ w 4x3x3x3 stride \d+,\d+ dilation \d+,\d+ pads t\d+ b\d+ l\d+ r\d+ groups \d+\) {2}dw: error [0-9.e+]+ times the proven bound at o=0 i=0 h=0 w=1: expected -?[0-9.e-]+, got -?[0-9.e-]+ \(bound [0-9.e-]+; 1 of 108 elements fail\)/,
+  );
+  // Under npm (npx tap, npm test) the repro starts with npx: the bin is on npm's PATH only.
+  const repro = /repro: (?:npx )?conformance-runner (.*)\n/.exec(run.stdout);
   t.ok(repro, 'a repro line is printed');
   t.equal(repro?.[1], `--impl ${adapterPath('wrong-values.mjs')} --fixtures ${corpus.dir} --only plain-normal-f32`);
   const rerun = await runCli(repro![1].split(' '), { MISBEHAVE_ON: 'plain-normal-f32' });
@@ -120,7 +123,7 @@ t.test('exit 2: a corpus that fails its checksums or its manifest', async (t) =>
   const run = await runCli(['--impl', adapterPath('good-nchw.mjs'), '--fixtures', damaged]);
   t.equal(run.code, 2);
   t.match(run.stderr, /plain-normal-f32\/x\.npy: sha256 does not match fixture\.json: expected [0-9a-f]{64}, found [0-9a-f]{64}/);
-  t.equal(run.stdout, '', 'no report for a run on a damaged corpus');
+  t.notMatch(run.stdout, /passed, .* failed/, 'no summary for a run on a damaged corpus (only the streamed header)');
 
   const badManifest = join(root, 'bad-manifest');
   await cp(corpus.dir, badManifest, { recursive: true });

@@ -80,7 +80,7 @@ for (const file of ['hangs-sync.mjs', 'hangs-promise.mjs']) {
     t.equal(target.timeoutMs, HANG_TIMEOUT_MS);
     othersPassed(t, report);
     t.ok(run.stdout.includes(`TIMEOUT ${TARGET}  no answer within ${HANG_TIMEOUT_MS} ms (the adapter's process was killed)\n`));
-    t.match(run.stdout, new RegExp(`repro: conformance-runner .* --timeout ${HANG_TIMEOUT_MS} --only ${TARGET}`));
+    t.match(run.stdout, new RegExp(`repro: (?:npx )?conformance-runner .* --timeout ${HANG_TIMEOUT_MS} --only ${TARGET}`));
     t.equal(run.stdout.trimEnd().split('\n').pop(), '5 passed, 0 failed, 1 skipped, 1 error (0 errors, 1 timeout, 0 missing)');
   });
 }

@@ -13,6 +13,7 @@ import { formatConsoleReport, shouldColor, summaryLine } from '../../conformance
 import { formatValue } from '../../conformance/reports/describe.js';
 import { buildJsonReport, writeJsonReport } from '../../conformance/reports/json.js';
 import { escapeXml, formatJunitReport, writeJunitReport } from '../../conformance/reports/junit.js';
+import { likelyCauses } from '../../conformance/diagnosis/rank.js';
 import { exitCodeFor, type RunResult } from '../../conformance/run.js';
 import { decodeReportNumber, encodeReportNumber } from '../../src/report-types.js';
 import { reportSchema, validateReport } from '../../src/schemas/report-schema.js';
@@ -76,6 +77,16 @@ const result: RunResult = {
   counts: { pass: 1, fail: 1, error: 1, timeout: 1, missing: 1, skipped: 1 },
   seconds: 1.5,
   adapterSeconds: 0.003,
+  details: {
+    'b-fail': {
+      params: { stride: [2, 1], dilation: [1, 1], pads: { top: 1, bottom: 0, left: 1, right: 1 }, groups: 1 },
+      shapes: { x: [1, 2, 2, 2], w: [3, 2, 1, 1], dy: [1, 3, 2, 2], dx: [1, 2, 2, 2], dw: [3, 2, 1, 1], db: [3] },
+      padding: { mode: 'EXPLICIT' },
+      rule: 'bound',
+    },
+  },
+  stopped: null,
+  determinism: { repeat: 3, nondeterministic: [{ id: 'a-pass', outputs: ['dw'] }] },
 };
 
 t.test('report numbers: non-finite values become strings and come back', async (t) => {
@@ -93,6 +104,13 @@ t.test('JSON report: validates, encodes non-finite numbers, round-trips through 
   const failing = report.outcomes.find((outcome) => outcome.id === 'b-fail')!;
   t.same(failing.outputs?.[0].worst, { index: [0, 1, 0, 1], flatIndex: 5, expected: -0.5, got: 'NaN', bound: 0 });
   t.equal(failing.outputs?.[0].maxUlp, 'Infinity');
+  t.same(report.determinism, { repeat: 3, nondeterministic: [{ id: 'a-pass', outputs: ['dw'] }] }, 'the determinism result');
+  t.equal(report.stopped, null);
+  // One failing pair (b-fail's dx) among two scored ones (a-pass's dx, b-fail's dx), both fixtures
+  // tagged 'strided': a signature covering dx on strided fixtures explains it with recall 1, precision 1/2.
+  t.same(report.likelyCauses, likelyCauses(result.outcomes), 'the report carries the ranking');
+  t.equal(report.likelyCauses[0]?.score, 0.5);
+  t.equal(report.likelyCauses[0]?.recall, 1);
   const text = JSON.stringify(report);
   t.notMatch(text, /:\s*(NaN|Infinity|-Infinity)[,}]/, 'no bare non-finite numbers (JSON.stringify would write null)');
   t.same(validateReport(JSON.parse(text), 'round trip'), report);
@@ -138,11 +156,13 @@ t.test('JUnit: well-formed XML (python3 ElementTree), suites per family, escaped
     message: string;
     type: string;
   };
-  t.same(parsed.root, ['testsuites', '6', '1', '3', '1']);
+  // 6 fixtures and the determinism testcase, which fails (a-pass's dw differed between calls).
+  t.same(parsed.root, ['testsuites', '7', '2', '3', '1']);
   t.same(parsed.suites, [
     ['exact', '2', '0', '2', '0'],
     ['normal', '2', '1', '0', '0'],
     ['wide', '2', '0', '1', '1'],
+    ['diagnosis', '1', '1', '0', '0'],
   ]);
   t.same(parsed.cases, {
     'c-error': ['error'],
@@ -151,6 +171,7 @@ t.test('JUnit: well-formed XML (python3 ElementTree), suites per family, escaped
     'b-fail': ['failure'],
     'e-missing': ['error'],
     'f-skipped': ['skipped', 'system-out'],
+    determinism: ['failure'],
   });
   t.equal(parsed.message, HOSTILE.replace('\u0001', '\ufffd'), 'the message survives escaping; the control character becomes U+FFFD');
   t.equal(parsed.type, 'error');
@@ -158,26 +179,40 @@ t.test('JUnit: well-formed XML (python3 ElementTree), suites per family, escaped
 });
 
 t.test('console: one block per non-passing fixture with a repro, tables, the counts line last', async (t) => {
-  const text = formatConsoleReport(result, { color: false });
-  t.ok(text.includes("FAIL    b-fail  dx: non-finite result at (0, 1, 0, 1): expected -0.5, got NaN (1 of 8 elements fail)\n"));
+  const text = formatConsoleReport(result, { color: false, launcher: 'conformance-runner' });
+  // The adapter is NHWC: corpus index (n, c, h, w) = (0, 1, 0, 1) is written n=0 h=0 w=1 c=1.
+  t.ok(
+    text.includes(
+      'FAIL    b-fail (x 1x2x2x2 w 3x2x1x1 stride 2,1 dilation 1,1 pads t1 b0 l1 r1 groups 1)  ' +
+        'dx: a non-finite value where a finite one is expected at n=0 h=0 w=1 c=1: expected -0.5, got NaN (1 of 8 elements fail)\n',
+    ),
+    text,
+  );
   t.ok(text.includes("        repro: conformance-runner --impl './my adapter.js' --fixtures /corpus --timeout 1500 --only b-fail\n"));
+  t.ok(formatConsoleReport(result, { color: false, launcher: 'npx conformance-runner' }).includes('repro: npx conformance-runner --impl'), 'the launcher starts the repro line');
   t.ok(text.includes(`ERROR   c-error  ${HOSTILE}\n`));
   t.ok(text.includes("TIMEOUT d-timeout  no answer within 1500 ms (the adapter's process was killed)\n"));
   t.ok(text.includes('MISSING e-missing  no replayed output dx.npy in /replay/e-missing\n'));
-  t.match(text, /By family:\n {2}family +pass +fail +errors +skipped\n {2}exact +0 +0 +2 +0\n {2}normal +1 +1 +0 +0\n {2}wide +0 +0 +1 +1\n/);
-  t.match(text, /By tag:\n {2}tag +pass +fail +errors +skipped\n {2}plain +1 +1 +3 +1\n {2}strided +1 +1 +3 +1\n/);
+  // Failure share: exact 2/2, wide 1/1 (the skipped one does not run), normal 1/2.
+  t.match(text, /Families with failures:\n {2}family +failing +ran +share +skipped\n {2}exact +2 +2 +100% +0\n {2}wide +1 +1 +100% +1\n {2}normal +1 +2 +50% +0\n/);
+  t.match(text, /Tags with failures \(highest share first\):\n {2}tag +failing +ran +share +skipped\n {2}plain +4 +5 +80% +1\n {2}strided +4 +5 +80% +1\n/);
+  t.match(text, /Not deterministic: 1 fixture gave different bits over 3 calls\n {2}a-pass: dw\n/);
   t.match(text, /Skipped:\n +1 {2}unsupported: dilation\n/);
   t.ok(text.endsWith('1 passed, 1 failed, 1 skipped, 3 errors (1 error, 1 timeout, 1 missing)\n'));
   t.notMatch(text, /\u001b\[/, 'no colour when color is false');
   t.match(formatConsoleReport(result, { color: true }), /\u001b\[31mFAIL/, 'ANSI colour when asked');
 });
 
-t.test('colour only on a TTY without NO_COLOR', async (t) => {
+t.test('colour: FORCE_COLOR, else a TTY without NO_COLOR', async (t) => {
   t.equal(shouldColor({ isTTY: true }, {}), true);
   t.equal(shouldColor({ isTTY: false }, {}), false);
   t.equal(shouldColor({}, {}), false);
   t.equal(shouldColor({ isTTY: true }, { NO_COLOR: '1' }), false);
   t.equal(shouldColor({ isTTY: true }, { NO_COLOR: '' }), true, 'an empty NO_COLOR does not count (no-color.org)');
+  t.equal(shouldColor({ isTTY: false }, { FORCE_COLOR: '1' }), true, 'FORCE_COLOR colours a pipe');
+  t.equal(shouldColor({ isTTY: false }, { FORCE_COLOR: '1', NO_COLOR: '1' }), true, 'FORCE_COLOR wins over NO_COLOR');
+  t.equal(shouldColor({ isTTY: true }, { FORCE_COLOR: '0' }), false, 'FORCE_COLOR=0 turns colour off');
+  t.equal(shouldColor({ isTTY: true }, { FORCE_COLOR: 'false' }), false);
 });
 
 t.test('exit codes and the counts line', async (t) => {

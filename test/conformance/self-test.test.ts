@@ -24,6 +24,8 @@ import { join } from 'node:path';
 import t from 'tap';
 import { CATALOG, CORPUS_GAPS, catalogModulePath, type CatalogEntry } from '../../conformance/self-test/catalog.js';
 import { KERNEL_BUGS } from '../../conformance/self-test/buggy-kernels.js';
+import { likelyCauses } from '../../conformance/diagnosis/rank.js';
+import { CAUSE_SIGNATURES } from '../../conformance/diagnosis/signatures.js';
 import { roundToBfloat16, roundToFloat16 } from '../../conformance/self-test/fast-rounding.js';
 import { actualVerdict, formatMatrix, runCatalog, type EntryReport } from '../../conformance/self-test/self-test.js';
 import type { RunResult } from '../../conformance/run.js';
@@ -96,6 +98,16 @@ t.test('the catalog is consistent', async (t) => {
     t.ok(entry.description.length > 0, `${entry.name}: described`);
     if (entry.expected === 'fail') t.ok(entry.caughtBy, `${entry.name}: says what catches it`);
   }
+  const causeIds = CAUSE_SIGNATURES.map((signature) => signature.id);
+  t.equal(new Set(causeIds).size, causeIds.length, 'cause ids are unique');
+  for (const entry of CATALOG.filter((item) => item.expected === 'fail')) {
+    t.ok(entry.cause !== undefined && causeIds.includes(entry.cause), `${entry.name}: names a known likely cause (${entry.cause})`);
+  }
+  t.same(
+    causeIds.filter((id) => !CATALOG.some((entry) => entry.cause === id)),
+    [],
+    'every likely cause is the cause of some catalog bug (each signature is checked on a run)',
+  );
 });
 
 function outcome(id: string, status: OutcomeStatus, family: Outcome['family'] = 'normal', tags: string[] = []): Outcome {
@@ -182,6 +194,7 @@ t.test('every correct implementation passes every fixture it declares', async (t
     const bad = outcomes.filter((item) => item.status !== 'pass' && item.status !== 'skipped');
     t.equal(report.actual, 'pass', `${report.entry.name} passes`, { problem: report.problem, bad: bad.slice(0, 3) });
     t.ok(outcomes.filter((item) => item.status === 'pass').length > 0, `${report.entry.name} passed some fixtures`);
+    t.same(likelyCauses(outcomes), [], `${report.entry.name}: no likely cause`);
   }
   t.comment(formatMatrix(reports));
 });
@@ -200,6 +213,11 @@ t.test('every buggy implementation fails, on the numbers, on the normal and spec
     t.equal(report.actual, 'fail', `${entry.name} fails (${entry.description})`, { problem: report.problem, needs: entry.caughtBy });
     // Caught by the comparison itself, not only because the implementation crashed.
     t.ok(numeric.length > 0, `${entry.name}: ${numeric.length} fixtures fail the comparison`, { crashes: crashes.slice(0, 3) });
+    // The same run names the bug: the catalog's cause comes first.
+    const causes = likelyCauses(outcomes);
+    t.equal(causes[0]?.cause, entry.cause, `${entry.name}: likely cause ${entry.cause} ranked first`, {
+      ranked: causes.map((cause) => `${cause.cause} ${cause.score.toFixed(3)}`),
+    });
   }
   t.comment(formatMatrix(reports));
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import t from 'tap';
+import { reportSchema } from '../../src/schemas/report-schema.js';
 import { SCHEMA_FILES, emitSchemas, renderSchema, staleSchemas } from '../../generator/emit-schemas.js';
 import { PACKAGE_NAME, bundledCorpusDir, packageRoot, schemaDir } from '../../src/paths.js';
 import { FIXTURE_TENSOR_NAMES, fixtureSchema } from '../../src/schemas/fixture-schema.js';
@@ -58,10 +59,10 @@ t.test('the committed schema/*.json files equal the TypeScript schema objects', 
   const folder = await mkdtemp(join(tmpdir(), 'schemas-'));
   t.teardown(() => rm(folder, { recursive: true, force: true }));
   const written = await emitSchemas(folder);
-  t.equal(written.length, 2);
+  t.equal(written.length, 3);
   t.same(await staleSchemas(folder), []);
   t.equal(await readFile(join(folder, 'fixture.schema.json'), 'utf8'), renderSchema(fixtureSchema));
-  t.same(SCHEMA_FILES.map(({ schema }) => schema), [fixtureSchema, manifestSchema]);
+  t.same(SCHEMA_FILES.map(({ schema }) => schema), [fixtureSchema, manifestSchema, reportSchema]);
 });
 
 t.test('the emitted JSON files work on their own with a fresh Ajv2020', async (t) => {
