@@ -6,6 +6,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { replaceDirectoryAtomically, statIfExists, writeFileAtomic } from '../src/atomic-write.js';
+import { checkReplaceableDestination } from '../src/corpus-destination.js';
 import { ConformanceError } from '../src/errors.js';
 import { writeFixtureFolder } from '../src/fixture-io.js';
 import { buildManifest, CORPUS_AUXILIARY_FILES, loadManifest, MANIFEST_FILE, readManifestEntry, serializeManifest, verifyCorpus, writeManifest } from '../src/manifest.js';
@@ -89,6 +90,8 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
   }
   const plans = planCorpus(options);
   if (plans.length === 0) throw new ConformanceError('E_USAGE', 'generate: the selection produced no fixtures', {});
+  // Only nothing, an empty folder or a corpus is replaced (the rule fetch follows too).
+  await checkReplaceableDestination(options.outDir);
   const previous = await previousManifest(options.outDir);
 
   const timings = options.timings ?? emptyGenerateTimings();
