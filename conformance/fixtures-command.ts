@@ -14,7 +14,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { packCorpus } from '../src/corpus-archive.js';
-import { fetchCorpus, type FetchProgress } from '../src/corpus-fetch.js';
+import { fetchCorpus, redactSource, type FetchProgress } from '../src/corpus-fetch.js';
 import { describeValue, isConformanceError } from '../src/errors.js';
 import { loadManifest, verifyCorpus } from '../src/manifest.js';
 import { bundledCorpusDir } from '../src/paths.js';
@@ -77,7 +77,7 @@ function fetchProgress(stream: Output['stderr'], source: string): { onProgress: 
           bar = new SingleBar({ stream: stream as NodeJS.WriteStream, format: 'download [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true, clearOnComplete: true });
           bar.start(progress.totalBytes, 0);
         } else {
-          stream.write(`downloading ${source}${progress.totalBytes === undefined ? '' : ` (${progress.totalBytes} bytes)`}\n`);
+          stream.write(`downloading ${redactSource(source)}${progress.totalBytes === undefined ? '' : ` (${progress.totalBytes} bytes)`}\n`);
         }
       }
       bar?.update(progress.bytes ?? 0);
@@ -90,13 +90,29 @@ function fetchProgress(stream: Output['stderr'], source: string): { onProgress: 
   return { onProgress, stop };
 }
 
+/** Exit statuses for the signals a fetch is stopped by (128 + the signal's number). */
+const SIGNAL_EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
 async function runFetch(source: string, options: { dest: string; sha256?: string; timeout?: number }, output: Output): Promise<number> {
   const progress = fetchProgress(output.stderr, source);
+  // SIGINT/SIGTERM stop the fetch, which removes its temporary files; a second signal exits at once
+  // (the temporaries still tracked are removed on exit: src/atomic-write.ts).
+  const controller = new AbortController();
+  let stoppedBy: keyof typeof SIGNAL_EXIT_CODES | undefined;
+  const onSignal = (name: keyof typeof SIGNAL_EXIT_CODES): void => {
+    if (stoppedBy !== undefined) process.exit(SIGNAL_EXIT_CODES[stoppedBy]);
+    stoppedBy = name;
+    controller.abort(new Error(`interrupted by ${name}`));
+  };
+  const handlers = { SIGINT: () => onSignal('SIGINT'), SIGTERM: () => onSignal('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
   try {
     const result = await fetchCorpus(source, options.dest, {
       sha256: options.sha256,
       onProgress: progress.onProgress,
       timeoutMs: options.timeout === undefined ? undefined : Math.round(options.timeout * 1000),
+      signal: controller.signal,
     });
     progress.stop();
     output.stdout.write(
@@ -104,8 +120,15 @@ async function runFetch(source: string, options: { dest: string; sha256?: string
         `archive ${result.source}: ${result.archiveBytes} bytes, sha256 ${result.sha256}\n`,
     );
     return 0;
+  } catch (error) {
+    if (stoppedBy === undefined) throw error;
+    progress.stop();
+    output.stderr.write(`${NAME}: ${(error as Error).message}; temporary files removed, ${options.dest} left as it was\n`);
+    return SIGNAL_EXIT_CODES[stoppedBy];
   } finally {
     progress.stop();
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
   }
 }
 

@@ -108,6 +108,10 @@ async function main(): Promise<number> {
   }
 }
 
+// Ctrl-C / kill: exit through process.exit, so that the temporary corpus folder is removed on the way out (src/atomic-write.ts).
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 main().then(
   (code) => {
     process.exitCode = code;
