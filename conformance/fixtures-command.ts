@@ -8,7 +8,9 @@
  *   conv2d-fixtures path                                   print the folder of the corpus bundled with this package
  *
  * Exit status: 0 ok; 1 a corpus or archive that does not verify, a failed
- * download, a refused archive; 2 usage errors. Results go to stdout, progress and
+ * download, a refused archive; 2 usage errors (a --dest that is not nothing, an
+ * empty folder or a corpus included); 130 / 143 a fetch stopped by SIGINT /
+ * SIGTERM (its temporary files removed). Results go to stdout, progress and
  * errors to stderr.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';

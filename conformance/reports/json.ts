@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../src/atomic-write.js';
+import { checkReportDestination } from './destination.js';
 import { packageRoot } from '../../src/paths.js';
 import { encodeReportNumber, REPORT_FORMAT, REPORT_VERSION, type Report, type ReportOutcome, type ReportOutputMetrics } from '../../src/report-types.js';
 import { validateReport } from '../../src/schemas/report-schema.js';
@@ -111,5 +112,6 @@ export function formatJsonReport(result: RunResult, options: { createdAt?: Date 
 }
 
 export async function writeJsonReport(path: string, result: RunResult): Promise<void> {
+  checkReportDestination(path, result.corpus.dir, '--json');
   await writeFileAtomic(path, formatJsonReport(result));
 }

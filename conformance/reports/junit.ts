@@ -6,6 +6,7 @@
  * characters XML 1.0 cannot hold are replaced by U+FFFD.
  */
 import { writeFileAtomic } from '../../src/atomic-write.js';
+import { checkReportDestination } from './destination.js';
 import type { Outcome } from '../../src/types.js';
 import type { RunResult } from '../run.js';
 import { compareIds } from '../shard.js';
@@ -105,5 +106,6 @@ export function formatJunitReport(result: RunResult): string {
 }
 
 export async function writeJunitReport(path: string, result: RunResult): Promise<void> {
+  checkReportDestination(path, result.corpus.dir, '--junit');
   await writeFileAtomic(path, formatJunitReport(result));
 }

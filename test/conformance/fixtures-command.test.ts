@@ -204,7 +204,7 @@ t.test('fetch', async (t) => {
     t.same(await readdir(parent), ['fixtures']);
   });
 
-  t.test('a 404 and a non-corpus destination: exit 1, nothing touched', async (t) => {
+  t.test('a 404 (exit 1) and a non-corpus destination (exit 2, a usage error): nothing touched', async (t) => {
     const parent = await scratch('refused');
     const dest = join(parent, 'fixtures');
     const missingUrl = server.url('/no-such.tar.gz');
@@ -217,8 +217,11 @@ t.test('fetch', async (t) => {
     await writeFile(join(project, 'main.c'), 'int main(void) { return 0; }\n');
     const before = await treeDigest(parent);
     const busy = await runFixtures(['fetch', url, '--dest', project]);
-    t.equal(busy.code, 1);
-    t.match(busy.stderr, `conv2d-fixtures: ${project}: expected a corpus folder (with manifest.json), an empty folder or nothing, found a folder with other content`);
+    t.equal(busy.code, 2);
+    t.equal(
+      busy.stderr,
+      `conv2d-fixtures: ${project}: expected nothing, an empty folder or a corpus folder (manifest.json and only the fixture folders it lists), found a folder with other content ("main.c") and no manifest.json: refusing to replace it\n`,
+    );
     t.equal(await treeDigest(parent), before);
   });
 });
