@@ -20,6 +20,8 @@ import { fetchCorpus, redactSource, type FetchProgress } from '../src/corpus-fet
 import { describeValue, isConformanceError } from '../src/errors.js';
 import { loadManifest, verifyCorpus } from '../src/manifest.js';
 import { bundledCorpusDir } from '../src/paths.js';
+import { checkCorpusPin } from '../src/corpus-pinning.js';
+import { resolve } from 'node:path';
 
 const NAME = 'conv2d-fixtures';
 
@@ -51,6 +53,7 @@ async function runPack(options: { fixtures?: string; out?: string }, output: Out
 
 async function runVerify(dir: string | undefined, output: Output): Promise<number> {
   const corpusDir = dir ?? bundledCorpusDir();
+  const bundled = resolve(corpusDir) === bundledCorpusDir();
   const problems = await verifyCorpus(corpusDir, { deep: true });
   if (problems.length > 0) {
     output.stdout.write(`FAILED ${corpusDir}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n`);
@@ -59,7 +62,14 @@ async function runVerify(dir: string | undefined, output: Output): Promise<numbe
   }
   const manifest = await loadManifest(corpusDir);
   const files = manifest.fixtures.reduce((sum, entry) => sum + Object.keys(entry.files).length, 0);
+  // The checksums agree with the manifest; the manifest's digest must also be the one the package recorded.
+  const pin = checkCorpusPin(manifest, { bundled });
+  if (pin.status === 'mismatch') {
+    output.stdout.write(`FAILED ${corpusDir}: ${pin.message}\n`);
+    return 1;
+  }
   output.stdout.write(`OK ${corpusDir}: corpus ${manifest.corpusVersion}, ${manifest.fixtureCount} fixtures, ${files} files verified and loaded, digest ${manifest.digest}\n`);
+  output.stdout.write(`${pin.message}\n`);
   return 0;
 }
 

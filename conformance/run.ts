@@ -28,6 +28,7 @@ import { readNpy } from '../src/npy.js';
 import { sha256Hex } from '../src/hash.js';
 import { loadManifest, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { bundledCorpusDir } from '../src/paths.js';
+import { checkCorpusPin, type PinCheck } from '../src/corpus-pinning.js';
 import {
   OUTPUT_NAMES,
   type AdapterCapabilities,
@@ -80,7 +81,19 @@ export interface RunResult {
   /** The --impl value as given. */
   impl: string;
   capabilities: AdapterCapabilities;
-  corpus: { dir: string; bundled: boolean; corpusVersion: string; digest: string; fixtureCount: number };
+  corpus: {
+    dir: string;
+    bundled: boolean;
+    corpusVersion: string;
+    digest: string;
+    fixtureCount: number;
+    /**
+     * The corpus's digest against the one recorded in the package (src/corpus-pinning.ts).
+     * A bundled corpus that does not match stops the run (E_CHECKSUM) before any fixture;
+     * a --fixtures corpus is run either way, its status shown in the header and the reports.
+     */
+    pin?: PinCheck;
+  };
   selection: { filter: string | null; only: string[] | null; shard: Shard | null; selected: number };
   timeoutMs: number;
   jobs: number;
@@ -433,6 +446,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   let adapterSeconds = 0;
   let capabilities: AdapterCapabilities;
   let corpus: OpenedCorpus;
+  let pin: PinCheck;
   let fixtureCount: number;
   let selectedCount: number;
   try {
@@ -445,6 +459,10 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
       (error: unknown) => ({ ok: false as const, error }),
     );
     corpus = await openCorpus(options.fixturesDir);
+    pin = checkCorpusPin(corpus, { bundled: corpus.bundled });
+    if (corpus.bundled && pin.status === 'mismatch') {
+      throw new ConformanceError('E_CHECKSUM', `corpus ${corpus.dir} failed verification: ${pin.message}`, { dir: corpus.dir, pin });
+    }
     // Only the queue holds the selected fixtures from here on: each is released once it is scored.
     const queue = selectFixtures(corpus.fixtures, { only: options.only, terms, filter: options.filter, shard: options.shard }, corpus.dir);
     fixtureCount = corpus.fixtures.length;
@@ -534,7 +552,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   return {
     impl: options.impl,
     capabilities,
-    corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount },
+    corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount, pin },
     selection: {
       filter: options.filter ?? null,
       only: options.only !== undefined && options.only.length > 0 ? [...options.only] : null,

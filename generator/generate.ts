@@ -12,6 +12,7 @@ import { writeFixtureFolder } from '../src/fixture-io.js';
 import { buildManifest, CORPUS_AUXILIARY_FILES, loadManifest, MANIFEST_FILE, readManifestEntry, serializeManifest, verifyCorpus, writeManifest } from '../src/manifest.js';
 import type { DataFamily, Manifest, ManifestEntry } from '../src/types.js';
 import { buildFixture, WITNESS_BACKENDS, witnessBackend, type FixtureTimings, type WitnessRecord } from './build-fixture.js';
+import { recordBundledCorpusPin } from './corpus-pin-writer.js';
 import { CORPUS_VERSION, GENERATOR_NAME, GENERATOR_VERSION } from './corpus-version.js';
 import { planCorpus, type FixturePlan, type PlanOptions } from './fixture-plan.js';
 import type { Witness } from './witnesses/witness.js';
@@ -153,6 +154,8 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
   });
 
   if (!manifest || !changes) throw new ConformanceError('E_GENERATOR', 'generate: no manifest was produced', {});
+  // The bundled corpus's digest goes into the package (src/corpus-pin.ts), outside the corpus folder.
+  await recordBundledCorpusPin(options.outDir, manifest);
   return {
     outDir: options.outDir,
     corpusVersion: manifest.corpusVersion,

@@ -107,6 +107,7 @@ export function formatConsoleReport(result: RunResult, options: ConsoleOptions):
   lines.push(
     `corpus ${corpus.corpusVersion} (digest ${corpus.digest.slice(0, 12)}) at ${corpus.dir}: ${result.selection.selected} of ${corpus.fixtureCount} fixtures selected`,
   );
+  if (corpus.pin !== undefined) lines.push(corpus.pin.status === 'mismatch' ? paint('red', paint('bold', corpus.pin.message)) : `corpus ${corpus.pin.message}`);
   lines.push('');
 
   const notPassing = result.outcomes.filter((outcome) => outcome.status !== 'pass' && outcome.status !== 'skipped');

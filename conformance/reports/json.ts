@@ -88,7 +88,13 @@ export function buildJsonReport(result: RunResult, options: { createdAt?: Date }
       outputs: [...result.capabilities.outputs],
       supports: result.capabilities.supports === 'function' ? 'function' : { ...result.capabilities.supports },
     },
-    corpus: { dir: result.corpus.dir, corpusVersion: result.corpus.corpusVersion, digest: result.corpus.digest, fixtureCount: result.corpus.fixtureCount },
+    corpus: {
+      dir: result.corpus.dir,
+      corpusVersion: result.corpus.corpusVersion,
+      digest: result.corpus.digest,
+      fixtureCount: result.corpus.fixtureCount,
+      ...(result.corpus.pin === undefined ? {} : { pin: { ...result.corpus.pin } }),
+    },
     selection: {
       filter: result.selection.filter,
       only: result.selection.only === null ? null : [...result.selection.only],
