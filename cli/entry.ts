@@ -146,11 +146,29 @@ export function guardSignals(name: string): void {
     process.stderr.write(`${name}: ignoring SIGUSR1: the inspector is not opened by a signal (start node with --inspect to debug)\n`);
   });
   for (const signal of Object.keys(SIGNAL_EXIT_STATUS) as EndingSignal[]) {
-    process.once(signal, () => {
+    process.on(signal, () => {
+      // A command that stops by itself (onStopSignal) gets the first signal; a second one exits.
+      const stop = gracefulStop;
+      gracefulStop = undefined;
+      if (stop !== undefined) {
+        stop(signal);
+        return;
+      }
       process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${name}: stopped by ${signal}\n`);
       process.exit(SIGNAL_EXIT_STATUS[signal]);
     });
   }
+}
+
+let gracefulStop: ((signal: EndingSignal) => void) | undefined;
+
+/**
+ * While set, the first SIGINT/SIGTERM calls `stop` instead of exiting, so that a command can
+ * stop its work, clean up and return its own status (conv2d-fixtures fetch); unset it when done.
+ * Without guardSignals (a command run in process by a test), it is never called.
+ */
+export function onStopSignal(stop: ((signal: EndingSignal) => void) | undefined): void {
+  gracefulStop = stop;
 }
 
 /**

@@ -19,7 +19,7 @@ export const EXIT_FAILED = 1;
 export const EXIT_UNUSABLE = 2;
 
 /** The status a command returns with its result. */
-export type ExitStatus = typeof EXIT_OK | typeof EXIT_FAILED | typeof EXIT_UNUSABLE;
+export type ExitStatus = typeof EXIT_OK | typeof EXIT_FAILED | typeof EXIT_UNUSABLE | (typeof SIGNAL_EXIT_STATUS)[EndingSignal];
 
 /**
  * Exit status of a command stopped by a ConformanceError with this code. Corpus codes are 2: a

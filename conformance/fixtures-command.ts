@@ -8,19 +8,22 @@
  *
  * Exit status (cli/exit-codes.ts): 0 ok; 1 a corpus or archive that does not verify, a failed
  * download, a refused archive or destination (the command's answer, returned as a `refused`
- * result); 2 usage errors; 130 SIGINT; 143 SIGTERM. Results go to stdout, progress and errors
+ * result); 2 usage errors (a --dest that is not nothing, an empty folder or a corpus included);
+ * 130 / 143 SIGINT / SIGTERM (a fetch stops, removes its temporary files and leaves --dest as it was). Results go to stdout, progress and errors
  * to stderr. The bin file is cli/bin/conv2d-fixtures.ts.
  */
 import { Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import type { CliCommand, CommandIo, CommandResult } from '../cli/entry.js';
-import { EXIT_FAILED, EXIT_OK } from '../cli/exit-codes.js';
+import { onStopSignal, type CliCommand, type CommandIo, type CommandResult } from '../cli/entry.js';
+import { EXIT_FAILED, EXIT_OK, SIGNAL_EXIT_STATUS, type EndingSignal } from '../cli/exit-codes.js';
 import { secondsAsMilliseconds } from '../cli/options.js';
 import { packCorpus, type PackResult } from '../src/corpus-archive.js';
-import { fetchCorpus, type FetchProgress, type FetchResult } from '../src/corpus-fetch.js';
+import { fetchCorpus, redactSource, type FetchProgress, type FetchResult } from '../src/corpus-fetch.js';
 import { ConformanceError, describeValue, isConformanceError } from '../src/errors.js';
 import { checkCorpus, type CorpusProblem } from '../src/manifest.js';
+import { checkCorpusPin, type PinCheck } from '../src/corpus-pinning.js';
 import { bundledCorpusDir } from '../src/paths.js';
+import { resolve } from 'node:path';
 
 const NAME = 'conv2d-fixtures';
 
@@ -69,11 +72,14 @@ export function runPack(options: { fixtures?: string; out?: string }, output: Ou
 export interface VerifyOutcome {
   corpusDir: string;
   problems: CorpusProblem[];
+  /** The manifest's digest against the one recorded in the package (absent when the corpus does not verify). */
+  pin?: PinCheck;
 }
 
 /** `verify`: every problem of a corpus, listed; status 1 when there is one. */
 export async function runVerify(dir: string | undefined, output: Output): Promise<CommandResult<VerifyOutcome>> {
   const corpusDir = dir ?? bundledCorpusDir();
+  const bundled = resolve(corpusDir) === bundledCorpusDir();
   // The one corpus verifier (also the runner's); every file read once, the manifest included.
   const { manifest, problems } = await checkCorpus(corpusDir, { tensors: 'decode' });
   if (problems.length > 0 || manifest === null) {
@@ -82,8 +88,15 @@ export async function runVerify(dir: string | undefined, output: Output): Promis
     return { status: EXIT_FAILED, data: { corpusDir, problems } };
   }
   const files = manifest.fixtures.reduce((sum, entry) => sum + Object.keys(entry.files).length, 0);
+  // The checksums agree with the manifest; the manifest's digest must also be the one the package recorded.
+  const pin = checkCorpusPin(manifest, { bundled });
+  if (pin.status === 'mismatch') {
+    output.stdout.write(`FAILED ${corpusDir}: ${pin.message}\n`);
+    return { status: EXIT_FAILED, data: { corpusDir, problems, pin } };
+  }
   output.stdout.write(`OK ${corpusDir}: corpus ${manifest.corpusVersion}, ${manifest.fixtureCount} fixtures, ${files} files verified and loaded, digest ${manifest.digest}\n`);
-  return { status: EXIT_OK, data: { corpusDir, problems } };
+  output.stdout.write(`${pin.message}\n`);
+  return { status: EXIT_OK, data: { corpusDir, problems, pin } };
 }
 
 /** Progress on stderr: a bar on a terminal, a line per phase otherwise. */
@@ -102,7 +115,7 @@ function fetchProgress(stream: Output['stderr'], source: string): { onProgress: 
           bar = new SingleBar({ stream: stream as NodeJS.WriteStream, format: 'download [{bar}] {percentage}% | {value}/{total} bytes', hideCursor: true, clearOnComplete: true });
           bar.start(progress.totalBytes, 0);
         } else {
-          stream.write(`downloading ${source}${progress.totalBytes === undefined ? '' : ` (${progress.totalBytes} bytes)`}\n`);
+          stream.write(`downloading ${redactSource(source)}${progress.totalBytes === undefined ? '' : ` (${progress.totalBytes} bytes)`}\n`);
         }
       }
       bar?.update(progress.bytes ?? 0);
@@ -115,20 +128,35 @@ function fetchProgress(stream: Output['stderr'], source: string): { onProgress: 
   return { onProgress, stop };
 }
 
-/** `fetch`: download or read an archive, check it, install its corpus. */
+/** `fetch`: download or read an archive, check it, install its corpus. SIGINT/SIGTERM stop it cleanly. */
 export function runFetch(source: string, options: { dest: string; sha256?: string; timeout?: number }, output: Output): Promise<CommandResult<FetchResult | Refusal>> {
-  return refusingOnError(output, async () => {
+  // The first SIGINT/SIGTERM stops the fetch, which removes its temporary files; a second one exits
+  // at once (the temporaries still tracked are removed on exit: src/atomic-write.ts).
+  const controller = new AbortController();
+  let stoppedBy: EndingSignal | undefined;
+  onStopSignal((signal) => {
+    stoppedBy = signal;
+    controller.abort(new Error(`interrupted by ${signal}`));
+  });
+  return refusingOnError<FetchResult | Refusal>(output, async () => {
     const progress = fetchProgress(output.stderr, source);
     try {
-      const result = await fetchCorpus(source, options.dest, { sha256: options.sha256, onProgress: progress.onProgress, timeoutMs: options.timeout });
+      const result = await fetchCorpus(source, options.dest, { sha256: options.sha256, onProgress: progress.onProgress, timeoutMs: options.timeout, signal: controller.signal });
       progress.stop();
       output.stdout.write(
         `installed corpus ${result.corpusVersion} (${result.fixtureCount} fixtures, digest ${result.digest}) into ${result.dest}\n` +
           `archive ${result.source}: ${result.archiveBytes} bytes, sha256 ${result.sha256}\n`,
       );
       return { status: EXIT_OK, data: result };
+    } catch (error) {
+      if (stoppedBy === undefined) throw error;
+      progress.stop();
+      const message = `${(error as Error).message}; temporary files removed, ${options.dest} left as it was`;
+      output.stderr.write(`${NAME}: ${message}\n`);
+      return { status: SIGNAL_EXIT_STATUS[stoppedBy], data: { status: 'refused' as const, message, code: 'E_FETCH' as const } };
     } finally {
       progress.stop();
+      onStopSignal(undefined);
     }
   });
 }

@@ -20,6 +20,7 @@ import { loadFixtureTensors, type LoadedFixture } from '../src/fixture-io.js';
 import { checkCorpus, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { checkMilliseconds, checkPositiveInteger } from '../src/option-checks.js';
 import { bundledCorpusDir } from '../src/paths.js';
+import { checkCorpusPin, type PinCheck } from '../src/corpus-pinning.js';
 import {
   OUTPUT_NAMES,
   type AdapterCapabilities,
@@ -85,7 +86,19 @@ export interface RunResult {
   /** The --impl value as given. */
   impl: string;
   capabilities: AdapterCapabilities;
-  corpus: { dir: string; bundled: boolean; corpusVersion: string; digest: string; fixtureCount: number };
+  corpus: {
+    dir: string;
+    bundled: boolean;
+    corpusVersion: string;
+    digest: string;
+    fixtureCount: number;
+    /**
+     * The corpus's digest against the one recorded in the package (src/corpus-pinning.ts).
+     * A bundled corpus that does not match stops the run (E_CHECKSUM) before any fixture;
+     * a --fixtures corpus is run either way, its status shown in the header and the reports.
+     */
+    pin?: PinCheck;
+  };
   selection: { filter: string | null; only: string[] | null; shard: Shard | null; selected: number };
   timeoutMs: number;
   jobs: number;
@@ -402,6 +415,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   let adapterSeconds = 0;
   let capabilities: AdapterCapabilities;
   let corpus: OpenedCorpus;
+  let pin: PinCheck;
   let fixtureCount: number;
   let selectedCount: number;
   try {
@@ -414,6 +428,10 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
       (error: unknown) => ({ ok: false as const, error }),
     );
     corpus = await openCorpus(options.fixturesDir);
+    pin = checkCorpusPin(corpus, { bundled: corpus.bundled });
+    if (corpus.bundled && pin.status === 'mismatch') {
+      throw new ConformanceError('E_CHECKSUM', `corpus ${corpus.dir} failed verification: ${pin.message}`, { dir: corpus.dir, pin });
+    }
     // Only the queue holds the selected fixtures from here on: each is released once it is scored.
     const folders = new Map(corpus.fixtures.map(({ folder, meta }) => [meta, folder]));
     const selected = selectFixtures(
@@ -437,7 +455,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     options.onStart?.({
       capabilities,
       total: selectedCount,
-      corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount },
+      corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount, pin },
       selection: selectionOf(options, selectedCount),
     });
 
@@ -528,7 +546,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   return {
     impl: options.impl,
     capabilities,
-    corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount },
+    corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount, pin },
     selection: selectionOf(options, selectedCount),
     timeoutMs,
     jobs,

@@ -7,11 +7,13 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { replaceDirectoryAtomically, statIfExists, writeFileAtomic } from '../src/atomic-write.js';
+import { checkReplaceableDestination } from '../src/corpus-destination.js';
 import { ConformanceError } from '../src/errors.js';
 import { writeFixtureFolder } from '../src/fixture-io.js';
 import { buildManifest, CORPUS_AUXILIARY_FILES, loadManifest, MANIFEST_FILE, manifestEntryFor, serializeManifest, writeManifest } from '../src/manifest.js';
 import type { DataFamily, Manifest, ManifestEntry } from '../src/types.js';
 import { buildFixture, WITNESS_BACKENDS, witnessBackend, type FixtureTimings, type WitnessRecord } from './build-fixture.js';
+import { recordBundledCorpusPin } from './corpus-pin-writer.js';
 import { CORPUS_VERSION, GENERATOR_NAME, GENERATOR_VERSION } from './corpus-version.js';
 import { planCorpus, type FixturePlan, type PlanOptions } from './fixture-plan.js';
 import type { Backend } from '../backends/backend.js';
@@ -90,6 +92,8 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
   }
   const plans = planCorpus(options);
   if (plans.length === 0) throw new ConformanceError('E_USAGE', 'generate: the selection produced no fixtures', {});
+  // Only nothing, an empty folder or a corpus is replaced (the rule fetch follows too).
+  await checkReplaceableDestination(options.outDir);
   const previous = await previousManifest(options.outDir);
 
   const timings = options.timings ?? emptyGenerateTimings();
@@ -139,6 +143,8 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
   });
 
   if (!manifest || !changes) throw new ConformanceError('E_GENERATOR', 'generate: no manifest was produced', {});
+  // The bundled corpus's digest goes into the package (src/corpus-pin.ts), outside the corpus folder.
+  await recordBundledCorpusPin(options.outDir, manifest);
   return {
     outDir: options.outDir,
     corpusVersion: manifest.corpusVersion,

@@ -56,14 +56,47 @@ export interface ArchiveLimits {
   maxUnpackedBytes: number;
   /** Most entries (files and folders) accepted. */
   maxEntries: number;
+  /**
+   * Largest decompressed size as a multiple of the archive's own size: the tar may
+   * grow to at most max(UNPACKED_ALLOWANCE_BYTES, maxExpansionRatio × archive bytes),
+   * never more than maxUnpackedBytes. The v1 corpus expands 2.7×, a corpus of
+   * zeros-family fixtures only about 10×; deflate can reach about 1032×.
+   */
+  maxExpansionRatio: number;
 }
 
-/** 256 MiB compressed, 1 GiB decompressed, 100 000 entries: the v1 corpus is ~13 MB in ~4 900 entries. */
+/**
+ * 256 MiB compressed, 1 GiB decompressed, 100 000 entries, 100× expansion: the v1
+ * corpus is a 6.6 MB archive of a 17.4 MB tar in ~4 950 entries.
+ */
 export const DEFAULT_ARCHIVE_LIMITS: Readonly<ArchiveLimits> = Object.freeze({
   maxArchiveBytes: 256 * 2 ** 20,
   maxUnpackedBytes: 2 ** 30,
   maxEntries: 100_000,
+  maxExpansionRatio: 100,
 });
+
+/** Any archive may expand to this many bytes whatever its size (tiny archives of a few fixtures expand more than large ones). */
+export const UNPACKED_ALLOWANCE_BYTES = 2 ** 20;
+
+/**
+ * Bytes accepted after the tar's end-of-archive marker (two zero blocks): the zero
+ * padding of the last record (GNU tar writes 10 KiB records), with room for one
+ * decompressed chunk (16 KiB) read before the unpacker reports the marker.
+ */
+export const MAX_TRAILING_BYTES = 64 * 1024;
+
+/**
+ * The decompressed size an archive of `archiveBytes` may reach under `limits`
+ * (see ArchiveLimits.maxExpansionRatio), and which rule set it.
+ */
+export function unpackedLimitFor(archiveBytes: number, limits: ArchiveLimits): { bytes: number; rule: string } {
+  const byRatio = Math.max(UNPACKED_ALLOWANCE_BYTES, limits.maxExpansionRatio * archiveBytes);
+  if (byRatio < limits.maxUnpackedBytes) {
+    return { bytes: byRatio, rule: `max(${UNPACKED_ALLOWANCE_BYTES}, ${limits.maxExpansionRatio} × the archive's ${archiveBytes} bytes)` };
+  }
+  return { bytes: limits.maxUnpackedBytes, rule: 'the largest unpacked size accepted' };
+}
 
 /** The limits with defaults filled in; each must be a positive integer. */
 export function resolveArchiveLimits(limits: Partial<ArchiveLimits> = {}): ArchiveLimits {
@@ -272,6 +305,12 @@ export interface UnpackOptions {
    * URL or path the user gave, not the temporary file it downloaded to.
    */
   source?: string;
+  /**
+   * Stop unpacking when this aborts (fetchCorpus's --timeout and signals): checked
+   * before every decompressed chunk; the abort reason is thrown (as it is when it
+   * is a ConformanceError, otherwise wrapped in E_ARCHIVE).
+   */
+  signal?: AbortSignal;
 }
 
 export interface UnpackResult {
@@ -307,6 +346,13 @@ function describeType(type: string, linkpath: string | undefined): string {
     default:
       return `an entry of type ${describeValue(type)}`;
   }
+}
+
+/** What an aborted signal stands for, as the error to throw. */
+function abortReason(signal: AbortSignal, label: string, archivePath: string): Error {
+  const reason: unknown = signal.reason;
+  if (isConformanceError(reason)) return reason;
+  return archiveError(`${label}: unpacking stopped: ${reason instanceof Error ? reason.message : String(reason)}`, { archivePath });
 }
 
 /**
@@ -356,6 +402,7 @@ export async function unpackArchive(archivePath: string, destDir: string, option
       found: archive.size,
     });
   }
+  const unpackedLimit = unpackedLimitFor(archive.size, limits);
   const magic = Buffer.alloc(2);
   const probe = await open(archivePath, 'r');
   try {
@@ -412,11 +459,11 @@ export async function unpackArchive(archivePath: string, destDir: string, option
     if (!isFolder) {
       files += 1;
       fileBytes += readEntry.size;
-      if (fileBytes > limits.maxUnpackedBytes) {
-        return refuse(`too large unpacked: the files add up to more than ${limits.maxUnpackedBytes} bytes (at entry ${describeValue(path)})`, {
-          entry: path,
-          limit: limits.maxUnpackedBytes,
-        });
+      if (fileBytes > unpackedLimit.bytes) {
+        return refuse(
+          `too large unpacked: the files' declared sizes add up to ${fileBytes} bytes at entry ${describeValue(path)}, expected at most ${unpackedLimit.bytes} (${unpackedLimit.rule})`,
+          { entry: path, limit: unpackedLimit.bytes, reached: fileBytes },
+        );
       }
     }
     // Permissions come from us, not from the archive.
@@ -453,19 +500,40 @@ export async function unpackArchive(archivePath: string, destDir: string, option
   const source = createReadStream(archivePath);
   source.on('error', (error) => gunzip.destroy(error));
   source.pipe(gunzip);
+  // tar's parser keeps every byte that follows the end-of-archive marker, concatenating the
+  // whole kept tail with each new chunk (Buffer.concat): quadratic time and linear memory in
+  // the size of a gzip bomb of zeros. So once it reports the marker ('eof'), nothing more is
+  // written into it: the rest of the stream is only counted (at most MAX_TRAILING_BYTES).
+  // Writes respect its back-pressure, so it reports the marker before the next chunk.
+  let tarEnded = false;
+  unpack.on('eof', () => {
+    tarEnded = true;
+  });
   let unpackedBytes = 0;
+  let trailingBytes = 0;
   let streamError: unknown;
   try {
     for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+      if (options.signal?.aborted) throw abortReason(options.signal, label, archivePath);
       if (unpackedBytes === 0 && chunk.length >= 2 && ((chunk[0] === 0x1f && chunk[1] === 0x8b) || (chunk[0] === 0x28 && chunk[1] === 0xb5))) {
         throw archiveError(`${label}: expected a tar inside the gzip stream, found another compressed stream`, { archivePath });
       }
       unpackedBytes += chunk.length;
-      if (unpackedBytes > limits.maxUnpackedBytes) {
-        throw archiveError(`${label}: too large unpacked: expected at most ${limits.maxUnpackedBytes} bytes of tar data, found more`, {
-          archivePath,
-          limit: limits.maxUnpackedBytes,
-        });
+      if (unpackedBytes > unpackedLimit.bytes) {
+        throw archiveError(
+          `${label}: too large unpacked: expected at most ${unpackedLimit.bytes} bytes of tar data (${unpackedLimit.rule}), reached ${unpackedBytes} bytes and stopped`,
+          { archivePath, limit: unpackedLimit.bytes, reached: unpackedBytes },
+        );
+      }
+      if (tarEnded) {
+        trailingBytes += chunk.length;
+        if (trailingBytes > MAX_TRAILING_BYTES) {
+          throw archiveError(
+            `${label}: data after the tar's end-of-archive marker: expected at most ${MAX_TRAILING_BYTES} bytes of padding, reached ${trailingBytes} bytes and stopped`,
+            { archivePath, limit: MAX_TRAILING_BYTES, reached: trailingBytes },
+          );
+        }
+        continue;
       }
       if (!unpack.write(chunk)) await Promise.race([once(unpack, 'drain'), settled]);
     }

@@ -86,7 +86,14 @@ export interface Report {
   /** --impl as given. */
   impl: string;
   adapter: AdapterCapabilities;
-  corpus: { dir: string; corpusVersion: string; digest: string; fixtureCount: number };
+  corpus: {
+    dir: string;
+    corpusVersion: string;
+    digest: string;
+    fixtureCount: number;
+    /** The corpus's digest against the one the package recorded (src/corpus-pinning.ts). */
+    pin?: { status: 'match' | 'mismatch' | 'unknown-version'; pinnedDigest: string | null; message: string };
+  };
   selection: {
     filter: string | null;
     only: string[] | null;

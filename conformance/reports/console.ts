@@ -145,7 +145,7 @@ function selectRows(table: Map<string, Tally>, all: boolean): [string, Tally][] 
 }
 
 /** The header: adapter and capabilities, corpus version and digest, selection. */
-export function headerLines(info: Pick<RunStartInfo, 'capabilities' | 'corpus' | 'selection'>): string[] {
+export function headerLines(info: Pick<RunStartInfo, 'capabilities' | 'corpus' | 'selection'>, paint: Paint = painter(false)): string[] {
   const { capabilities, corpus, selection } = info;
   const supports =
     capabilities.supports === 'function'
@@ -162,6 +162,7 @@ export function headerLines(info: Pick<RunStartInfo, 'capabilities' | 'corpus' |
     `adapter ${capabilities.name}: ${capabilities.layout}/${capabilities.filterLayout}, dtypes ${capabilities.dtypes.join(' ')}, outputs ${capabilities.outputs.join(' ')}, ${supports}`,
     `corpus ${corpus.corpusVersion} (digest ${corpus.digest.slice(0, 12)}) at ${corpus.dir}: ${selection.selected} of ${corpus.fixtureCount} fixtures selected` +
       (chosen.length > 0 ? ` (${chosen.join(', ')})` : ''),
+    ...(corpus.pin === undefined ? [] : [corpus.pin.status === 'mismatch' ? paint('red', paint('bold', corpus.pin.message)) : `corpus ${corpus.pin.message}`]),
   ];
 }
 
@@ -242,7 +243,7 @@ export class ConsoleReporter {
   start(info: Pick<RunStartInfo, 'capabilities' | 'corpus' | 'selection' | 'total'>, repro: Pick<RunResult, 'impl' | 'timeoutMs'>): void {
     this.layouts = { layout: info.capabilities.layout, filterLayout: info.capabilities.filterLayout };
     this.impl = { impl: repro.impl, timeoutMs: repro.timeoutMs, corpus: info.corpus };
-    this.emit([...headerLines(info), '']);
+    this.emit([...headerLines(info, this.paint), '']);
     this.progress.start(info.total);
   }
 

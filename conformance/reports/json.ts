@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../src/atomic-write.js';
+import { checkReportDestination } from './destination.js';
 import { packageRoot } from '../../src/paths.js';
 import { encodeReportNumber, REPORT_FORMAT, REPORT_VERSION, type Report, type ReportOutcome, type ReportOutputMetrics } from '../../src/report-types.js';
 import { validateReport } from '../../src/schemas/report-schema.js';
@@ -88,7 +89,13 @@ export function buildJsonReport(result: RunResult, options: { createdAt?: Date }
       outputs: [...result.capabilities.outputs],
       supports: result.capabilities.supports === 'function' ? 'function' : { ...result.capabilities.supports },
     },
-    corpus: { dir: result.corpus.dir, corpusVersion: result.corpus.corpusVersion, digest: result.corpus.digest, fixtureCount: result.corpus.fixtureCount },
+    corpus: {
+      dir: result.corpus.dir,
+      corpusVersion: result.corpus.corpusVersion,
+      digest: result.corpus.digest,
+      fixtureCount: result.corpus.fixtureCount,
+      ...(result.corpus.pin === undefined ? {} : { pin: { ...result.corpus.pin } }),
+    },
     selection: {
       filter: result.selection.filter,
       only: result.selection.only === null ? null : [...result.selection.only],
@@ -115,5 +122,6 @@ export function formatJsonReport(result: RunResult, options: { createdAt?: Date 
 }
 
 export async function writeJsonReport(path: string, result: RunResult): Promise<void> {
+  checkReportDestination(path, result.corpus.dir, '--json');
   await writeFileAtomic(path, formatJsonReport(result));
 }

@@ -10,6 +10,7 @@
  * when some output was not bitwise identical over the N calls.
  */
 import { writeFileAtomic } from '../../src/atomic-write.js';
+import { checkReportDestination } from './destination.js';
 import type { Outcome } from '../../src/types.js';
 import type { RunResult } from '../run.js';
 import { compareIds } from '../shard.js';
@@ -141,5 +142,6 @@ export function formatJunitReport(result: RunResult): string {
 }
 
 export async function writeJunitReport(path: string, result: RunResult): Promise<void> {
+  checkReportDestination(path, result.corpus.dir, '--junit');
   await writeFileAtomic(path, formatJunitReport(result));
 }

@@ -198,6 +198,18 @@ export const reportSchema: JSONSchemaType<Report> = {
         corpusVersion: { type: 'string' },
         digest: { type: 'string', pattern: SHA256_PATTERN },
         fixtureCount: nonNegativeInteger,
+        pin: {
+          type: 'object',
+          nullable: true,
+          description: "The corpus's digest against the digest recorded in the package: match, mismatch (changed after release), unknown-version (never released).",
+          properties: {
+            status: { type: 'string', enum: ['match', 'mismatch', 'unknown-version'] },
+            pinnedDigest: orNull<string>({ type: 'string', pattern: SHA256_PATTERN }),
+            message: { type: 'string' },
+          },
+          required: ['status', 'pinnedDigest', 'message'],
+          additionalProperties: false,
+        },
       },
       required: ['dir', 'corpusVersion', 'digest', 'fixtureCount'],
       additionalProperties: false,

@@ -109,12 +109,16 @@ t.test('pack refuses a corpus that does not verify (exit 1) and writes nothing',
 t.test('verify: exit 0 on an intact corpus, with what was checked', async (t) => {
   const run = await runFixtures(['verify', subset.dir]);
   t.equal(run.code, 0);
-  t.equal(run.stdout, `OK ${subset.dir}: corpus 1.0.0-subset, ${subset.ids.length} fixtures, ${fileCount} files verified and loaded, digest ${subset.manifest.digest}\n`);
+  t.equal(
+    run.stdout,
+    `OK ${subset.dir}: corpus 1.0.0-subset, ${subset.ids.length} fixtures, ${fileCount} files verified and loaded, digest ${subset.manifest.digest}\n` +
+      `not pinned: corpus version 1.0.0-subset was never released (released: 1.0.0), so digest ${subset.manifest.digest.slice(0, 12)} cannot be compared with a release\n`,
+  );
   t.equal(run.stderr, '');
   // Without a folder: the corpus bundled with the package.
   const bundled = await runFixtures(['verify']);
   t.equal(bundled.code, 0, `bundled corpus: ${bundled.stdout}${bundled.stderr}`);
-  t.match(bundled.stdout, new RegExp(`^OK ${bundledCorpusDir()}: corpus \\S+, \\d+ fixtures, \\d+ files verified and loaded, digest [0-9a-f]{64}\\n$`));
+  t.match(bundled.stdout, new RegExp(`^OK ${bundledCorpusDir()}: corpus \\S+, \\d+ fixtures, \\d+ files verified and loaded, digest [0-9a-f]{64}\\npinned: matches the corpus this package shipped \\(`));
 });
 
 t.test('verify: exit 1 listing the problems of a changed byte, an extra file, a missing file', async (t) => {
@@ -204,7 +208,7 @@ t.test('fetch', async (t) => {
     t.same(await readdir(parent), ['fixtures']);
   });
 
-  t.test('a 404 and a non-corpus destination: exit 1, nothing touched', async (t) => {
+  t.test('a 404 (exit 1) and a non-corpus destination (exit 2, a usage error): nothing touched', async (t) => {
     const parent = await scratch('refused');
     const dest = join(parent, 'fixtures');
     const missingUrl = server.url('/no-such.tar.gz');
@@ -217,8 +221,11 @@ t.test('fetch', async (t) => {
     await writeFile(join(project, 'main.c'), 'int main(void) { return 0; }\n');
     const before = await treeDigest(parent);
     const busy = await runFixtures(['fetch', url, '--dest', project]);
-    t.equal(busy.code, 1);
-    t.match(busy.stderr, `conv2d-fixtures: ${project}: expected a corpus folder (with manifest.json), an empty folder or nothing, found a folder with other content`);
+    t.equal(busy.code, 2);
+    t.equal(
+      busy.stderr,
+      `conv2d-fixtures: ${project}: expected nothing, an empty folder or a corpus folder (manifest.json and only the fixture folders it lists), found a folder with other content ("main.c") and no manifest.json: refusing to replace it\n`,
+    );
     t.equal(await treeDigest(parent), before);
   });
 });

@@ -146,7 +146,7 @@ t.test('npm pack, then plain npm i of the tarball in a new project', async (t) =
   const paths = tarball.files.map((file) => file.path);
   t.notOk(paths.some((path) => path.startsWith('dist/generator/') || path.startsWith('dist/bench/') || path.startsWith('dist/test/') || path.startsWith('test/')), 'no generator, bench or tests in the tarball');
   t.notOk(paths.some((path) => path.endsWith('.map')), 'no sourcemaps in the tarball');
-  t.ok(paths.includes('dist/conformance/cli.js') && paths.includes('fixtures/manifest.json') && paths.includes('dist/backends/onnxruntime.js'), 'the runner, the corpus and the backends are in it');
+  t.ok(paths.includes('dist/cli/bin/conformance-runner.js') && paths.includes('fixtures/manifest.json') && paths.includes('dist/backends/onnxruntime.js'), 'the runner, the corpus and the backends are in it');
 
   const init = await run('npm', ['init', '-y'], project);
   t.equal(init.code, 0, 'npm init -y exits 0', { stderr: init.stderr });

@@ -2,7 +2,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import t from 'tap';
-import { replaceDirectoryAtomically, siblingName, writeFileAtomic } from '../../src/atomic-write.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { isProcessAlive, recoverInterruptedSwap, replaceDirectoryAtomically, siblingName, trackedTemporaries, writeFileAtomic } from '../../src/atomic-write.js';
 
 async function temporaryFolder(t: { teardown(fn: () => unknown): void }): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), 'atomic-write-'));
@@ -130,4 +132,63 @@ t.test('a throwing build with no previous target leaves nothing behind', async (
     { name: 'RangeError', message: 'plan is empty' },
   );
   t.same(await readdir(folder), []);
+});
+
+/** The pid of a process that has exited (a node that did nothing). */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '']);
+  await once(child, 'exit');
+  return child.pid as number;
+}
+
+t.test('recoverInterruptedSwap: what dead processes left is removed or put back; live ones and look-alikes are left alone', async (t) => {
+  const folder = await temporaryFolder(t);
+  const target = join(folder, 'fixtures');
+  const dead = await deadPid();
+  t.notOk(isProcessAlive(dead), `pid ${dead} has exited`);
+  const live = process.ppid;
+  t.ok(isProcessAlive(live), 'the parent process is alive');
+  // A kill between the two renames of a swap: the target is missing, the old corpus under .old-.
+  await mkdir(join(folder, `fixtures.old-${dead}-1`));
+  await writeFile(join(folder, `fixtures.old-${dead}-1`, 'manifest.json'), 'old corpus\n');
+  // A killed build, and a killed fetch's archive.
+  await mkdir(join(folder, `fixtures.tmp-${dead}-2`));
+  await writeFile(join(folder, `fixtures.tmp-${dead}-2`, 'half'), 'half written\n');
+  await writeFile(join(folder, `fixtures.tmp-${dead}-3.tar.gz`), 'part of an archive\n');
+  // A run still going, and names that are not exactly ours.
+  await mkdir(join(folder, `fixtures.tmp-${live}-4`));
+  await writeFile(join(folder, `fixtures.tmp-${dead}-5.bak`), 'someone else\n');
+  await writeFile(join(folder, `other.tmp-${dead}-6`), 'another target\n');
+
+  const done = await recoverInterruptedSwap(target);
+  t.same(
+    done.map((item) => [relative(folder, item.path), item.action]),
+    [
+      [`fixtures.old-${dead}-1`, 'restored'],
+      [`fixtures.tmp-${dead}-2`, 'removed'],
+      [`fixtures.tmp-${dead}-3.tar.gz`, 'removed'],
+    ],
+  );
+  t.equal(await readFile(join(target, 'manifest.json'), 'utf8'), 'old corpus\n', 'the old corpus is back under its name');
+  t.same((await readdir(folder)).sort(), ['fixtures', `fixtures.tmp-${dead}-5.bak`, `fixtures.tmp-${live}-4`, `other.tmp-${dead}-6`].sort());
+
+  // With the target present, a dead process's .old- copy is simply removed.
+  await mkdir(join(folder, `fixtures.old-${dead}-7`));
+  t.same((await recoverInterruptedSwap(target)).map((item) => item.action), ['removed']);
+  t.equal(await readFile(join(target, 'manifest.json'), 'utf8'), 'old corpus\n');
+});
+
+t.test('replaceDirectoryAtomically cleans stale siblings first, and tracks its temporary folder only while it exists', async (t) => {
+  const folder = await temporaryFolder(t);
+  const target = join(folder, 'out');
+  const dead = await deadPid();
+  await mkdir(join(folder, `out.tmp-${dead}-1`));
+  let during: string[] = [];
+  await replaceDirectoryAtomically(target, async (temporary) => {
+    during = trackedTemporaries().filter((path) => path === temporary);
+    await writeFile(join(temporary, 'a'), 'new\n');
+  });
+  t.equal(during.length, 1, 'tracked during the build (removed on exit if the process exits then)');
+  t.same(trackedTemporaries().filter((path) => path.startsWith(folder)), [], 'untracked after the swap');
+  t.same(await readdir(folder), ['out'], 'the stale folder is gone');
 });

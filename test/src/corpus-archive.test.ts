@@ -7,6 +7,8 @@ import { list, type ReadEntry } from 'tar';
 import {
   ARCHIVE_MTIME,
   DEFAULT_ARCHIVE_LIMITS,
+  MAX_TRAILING_BYTES,
+  UNPACKED_ALLOWANCE_BYTES,
   archiveFileName,
   checkEntryPath,
   comparePaths,
@@ -232,6 +234,61 @@ t.test('unpackArchive enforces the size limits', async (t) => {
   t.equal(result.entries, entries);
   await t.rejects(unpackArchive(archive, await scratch('limits-bad'), { limits: { maxEntries: 0 } }), { code: 'E_USAGE', message: /maxEntries: expected a positive integer, found 0/ });
 });
+
+t.test('gzip bombs are refused after a bounded amount of output, in time linear in it', async (t) => {
+  /** Write `content` as an archive, unpack it into a fresh folder; returns the message and what the folder holds after. */
+  const bomb = async (name: string, content: Uint8Array): Promise<{ message: string; left: string[]; compressed: number }> => {
+    const parent = await scratch(name);
+    await writeFile(join(parent, 'a.tar.gz'), content);
+    await mkdir(join(parent, 'dest'));
+    const message = await refusal(t, () => unpackArchive(join(parent, 'a.tar.gz'), join(parent, 'dest')));
+    return { message, left: await readdir(join(parent, 'dest')), compressed: content.length };
+  };
+  const reached = (message: string): number => Number(/reached (\d+) bytes/.exec(message)?.[1]);
+  // 64 MiB of zeros gzip to about 64 KiB (deflate's ~1000:1). As a tar, two zero blocks are the
+  // end-of-archive marker and the rest is trailing data. Before the fix tar's parser kept that
+  // tail and re-concatenated it with each 16 KiB chunk: 16 MiB took 17.7 s, this would take minutes.
+  const zerosMiB = 64;
+  const started = Date.now();
+  const zeros = await bomb('zeros', gzipSync(Buffer.alloc(zerosMiB * 2 ** 20)));
+  t.match(zeros.message, `data after the tar's end-of-archive marker: expected at most ${MAX_TRAILING_BYTES} bytes of padding, reached`);
+  // Stopped within one decompressed chunk (zlib's 16 KiB) beyond the limit, not after the 64 MiB.
+  t.ok(reached(zeros.message) <= MAX_TRAILING_BYTES + 16 * 1024, `stopped at ${reached(zeros.message)} bytes`);
+  t.ok(zeros.compressed < 128 * 1024, `the bomb is small: ${zeros.compressed} bytes`);
+  // Generous (two loaded cores): the point is seconds, not the minutes of the quadratic parse.
+  t.ok(Date.now() - started < 30_000, `refused in ${Date.now() - started} ms`);
+
+  // A good corpus followed by 32 MiB of zeros: the corpus is unpacked, then the tail refused.
+  const entries = await corpusEntries(subset.dir, TOP);
+  const tar = craftArchive(entries, { gzip: false });
+  const tail = await bomb('corpus-then-zeros', gzipSync(Buffer.concat([tar, Buffer.alloc(32 * 2 ** 20)])));
+  t.match(tail.message, "data after the tar's end-of-archive marker");
+  t.ok(reached(tail.message) <= MAX_TRAILING_BYTES + 16 * 1024, `stopped at ${reached(tail.message)} bytes`);
+
+  // One file that declares 8 MiB of zeros: the archive is ~8 KiB, so it may expand to
+  // max(1 MiB, 100 × its size) = 1 MiB; the declared size is refused before anything is written.
+  const big = await bomb('one-big-file', craftArchive([entries[0], { path: `${TOP}/big.npy`, type: 'File', body: new Uint8Array(8 * 2 ** 20) }]));
+  t.ok(big.compressed * DEFAULT_ARCHIVE_LIMITS.maxExpansionRatio < UNPACKED_ALLOWANCE_BYTES, 'the allowance is the limit here');
+  t.match(
+    big.message,
+    `too large unpacked: the files' declared sizes add up to ${8 * 2 ** 20} bytes at entry "${TOP}/big.npy", expected at most ${UNPACKED_ALLOWANCE_BYTES} (max(${UNPACKED_ALLOWANCE_BYTES}, ${DEFAULT_ARCHIVE_LIMITS.maxExpansionRatio} × the archive's ${big.compressed} bytes))`,
+  );
+  t.same(big.left, [], 'nothing of the big file was written');
+
+  // Record padding as GNU tar writes it (to a multiple of 10 KiB) is accepted.
+  const record = 10240;
+  const gnuPadded = Buffer.concat([tar, Buffer.alloc((record - (tar.length % record)) % record)]);
+  const dest = await scratch('gnu-padding');
+  const result = await unpackArchive(await writeTemp('gnu.tar.gz', gzipSync(gnuPadded)), dest);
+  t.equal(result.unpackedBytes, gnuPadded.length);
+  t.same(await verifyCorpus(dest), []);
+});
+
+async function writeTemp(name: string, content: Uint8Array): Promise<string> {
+  const file = join(await scratch('file'), name);
+  await writeFile(file, content);
+  return file;
+}
 
 t.test('checkEntryPath and comparePaths', async (t) => {
   t.same(checkEntryPath('top/a/b.npy'), { segments: ['top', 'a', 'b.npy'] });

@@ -5,16 +5,16 @@
  * expected and found, and the destination left exactly as it was (same tree digest,
  * no temporary file or folder left beside it).
  */
-import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import t, { type Test } from 'tap';
 import { packCorpus } from '../../src/corpus-archive.js';
-import { fetchCorpus, parseSource, type FetchOptions, type FetchProgress } from '../../src/corpus-fetch.js';
+import { fetchCorpus, parseSource, redactSource, type FetchOptions, type FetchProgress } from '../../src/corpus-fetch.js';
 import { isConformanceError, type ErrorCode } from '../../src/errors.js';
 import { sha256Hex } from '../../src/hash.js';
 import { loadManifest, verifyCorpus } from '../../src/manifest.js';
@@ -335,21 +335,108 @@ t.test('refused: a destination that is not a corpus, an empty folder or nothing'
   const url = server.url('/good.tar.gz');
   const before = server.requests.length;
   const parent = await scratch('busy');
+  const expected = 'expected nothing, an empty folder or a corpus folder (manifest.json and only the fixture folders it lists)';
   const busy = join(parent, 'my-project');
   await mkdir(join(busy, 'src'), { recursive: true });
   await writeFile(join(busy, 'notes.txt'), 'mine\n');
-  const digest = await treeDigest(parent);
-  await t.rejects(fetchCorpus(url, busy), {
-    code: 'E_FETCH',
-    message: `${busy}: expected a corpus folder (with manifest.json), an empty folder or nothing, found a folder with other content: refusing to replace it`,
-  });
+  // A web-app project: it has a manifest.json, which is not a corpus manifest.
+  const webApp = join(parent, 'web-app');
+  await mkdir(webApp);
+  await writeFile(join(webApp, 'manifest.json'), '{"name": "app"}\n');
   const file = join(parent, 'a-file');
   await writeFile(file, 'not a folder\n');
-  const withFile = await treeDigest(parent);
-  await t.rejects(fetchCorpus(url, file), { code: 'E_FETCH', message: `${file}: expected a corpus folder, an empty folder or nothing, found a file: refusing to replace it` });
-  t.equal(await treeDigest(parent), withFile, 'both left as they were');
-  t.not(digest, withFile);
+  const link = join(parent, 'link');
+  const real = await destWithOlderCorpus('real');
+  await symlink(real, link);
+  const digest = await treeDigest(parent);
+  const realDigest = await treeDigest(real);
+  await t.rejects(fetchCorpus(url, busy), {
+    code: 'E_USAGE',
+    message: `${busy}: ${expected}, found a folder with other content ("notes.txt", "src/") and no manifest.json: refusing to replace it`,
+  });
+  await t.rejects(fetchCorpus(url, webApp), { code: 'E_USAGE', message: new RegExp(`^${webApp}: .*found a folder with other content \\("manifest.json"\\) and no valid corpus manifest`) });
+  await t.rejects(fetchCorpus(url, file), { code: 'E_USAGE', message: `${file}: ${expected}, found a file: refusing to replace it` });
+  await t.rejects(fetchCorpus(url, link), {
+    code: 'E_USAGE',
+    message: `${link}: ${expected}, found a symbolic link (to ${JSON.stringify(real)}): refusing to replace it (give the folder it points to)`,
+  });
+  t.equal(await treeDigest(parent), digest, 'all left as they were, the link still a link');
+  t.equal(await treeDigest(real), realDigest, 'and the corpus it points to unchanged');
   t.equal(server.requests.length, before, 'refused before any download');
+});
+
+t.test('a gzip bomb is refused quickly: destination unchanged, temporary files gone', async (t) => {
+  // 64 MiB of zeros, about 64 KiB compressed: see test/src/corpus-archive.test.ts for why it used to take minutes.
+  const bomb = gzipSync(Buffer.alloc(64 * 2 ** 20));
+  const bombServer = await serveFiles({ '/bomb.tar.gz': { body: bomb } });
+  t.teardown(() => bombServer.close());
+  const url = bombServer.url('/bomb.tar.gz');
+  const started = Date.now();
+  await expectRefusal(t, 'gzip bomb', url, {}, { code: 'E_ARCHIVE', expect: [url, `data after the tar's end-of-archive marker: expected at most 65536 bytes of padding, reached`] });
+  t.ok(Date.now() - started < 60_000, `both attempts refused in ${Date.now() - started} ms`);
+});
+
+t.test('--timeout covers the whole fetch: a stalled server, and an unpack that outlasts it', async (t) => {
+  // The server sends half the archive and then nothing (the connection stays open).
+  const stalled = createServer((request, response) => {
+    response.writeHead(200, { 'content-type': 'application/gzip', 'content-length': String(archive.length) });
+    response.write(archive.subarray(0, half()));
+  });
+  await new Promise<void>((resolve) => stalled.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    stalled.closeAllConnections();
+    stalled.close();
+  });
+  const url = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}/stalled.tar.gz`;
+  // 500 ms: the first half arrives at once on 127.0.0.1; the test only needs the timer to fire.
+  await expectRefusal(t, 'stalled', url, { timeoutMs: 500 }, {
+    code: 'E_FETCH',
+    expect: [`${url}: did not finish within 500 ms (the timeout covers download, unpack and verify): stopped during the download`],
+  });
+  // An aborted signal stops it before the download starts, with its reason.
+  const controller = new AbortController();
+  controller.abort(new Error('interrupted by SIGINT'));
+  await expectRefusal(t, 'signal', server.url('/good.tar.gz'), { signal: controller.signal }, {
+    code: 'E_FETCH',
+    expect: [`stopped during the download: interrupted by SIGINT`],
+  });
+  await t.rejects(fetchCorpus(url, join(root, 'never'), { timeoutMs: 2 ** 31 }), {
+    code: 'E_USAGE',
+    message: `timeout: expected a whole number of milliseconds from 1 to ${2 ** 31 - 1} (about 24.8 days), found ${2 ** 31}`,
+  });
+});
+
+t.test('secrets in URLs are never printed: user:password and query values', async (t) => {
+  const seen: (string | undefined)[] = [];
+  const authServer = createServer((request, response) => {
+    seen.push(request.headers.authorization);
+    response.writeHead(403, 'Forbidden');
+    response.end();
+  });
+  await new Promise<void>((resolve) => authServer.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    authServer.closeAllConnections();
+    authServer.close();
+  });
+  const port = (authServer.address() as AddressInfo).port;
+  const secretUrl = `http://alice:s3cr3t-pw@127.0.0.1:${port}/corpus.tar.gz?token=t0k3n-value&sig=abc123def`;
+  const redacted = `http://REDACTED:REDACTED@127.0.0.1:${port}/corpus.tar.gz?token=REDACTED&sig=REDACTED`;
+  t.equal(redactSource(secretUrl), redacted);
+  const message = await expectRefusal(t, 'forbidden', secretUrl, {}, { code: 'E_FETCH', expect: [`${redacted}: expected HTTP 200, found 403 Forbidden`] });
+  for (const secret of ['alice', 's3cr3t-pw', 't0k3n-value', 'abc123def']) t.notMatch(message, secret, `${secret} is not in the message`);
+  t.equal(seen[0], `Basic ${Buffer.from('alice:s3cr3t-pw').toString('base64')}`, 'the credentials went into an Authorization header');
+  // Nothing listens there: the failure message comes from undici, and is scrubbed too.
+  const closed = await serveFiles({});
+  const closedUrl = `${closed.url('/x.tar.gz')}?token=t0k3n-value`.replace('http://', 'http://bob:hunter2@');
+  await closed.close();
+  const refused = await expectRefusal(t, 'connection refused', closedUrl, {}, { code: 'E_FETCH', expect: ['download failed'] });
+  for (const secret of ['bob', 'hunter2', 't0k3n-value']) t.notMatch(refused, secret, `${secret} is not in the message`);
+  // A scheme the fetch does not speak, and a URL that does not parse: the source is redacted there too.
+  const ftp = await fetchCorpus('ftp://carol:pa55@127.0.0.1/a.tar.gz?k=v', join(root, 'never')).then(() => new Error('the fetch succeeded'), (error: unknown) => error as Error);
+  t.equal(ftp.message, 'source "ftp://REDACTED:REDACTED@127.0.0.1/a.tar.gz?k=REDACTED": expected an http:, https: or file: URL or a local path, found the scheme ftp:');
+  const broken = await fetchCorpus('http://dave:pa55w0rd@[bad/a.tar.gz', join(root, 'never')).then(() => new Error('the fetch succeeded'), (error: unknown) => error as Error);
+  t.notMatch(broken.message, 'pa55w0rd');
+  t.match(broken.message, 'expected a valid URL, found one that does not parse');
 });
 
 t.test('refused: a corpus whose top folder names another version than its manifest', async (t) => {
