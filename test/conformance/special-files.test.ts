@@ -18,7 +18,7 @@ import { PYTHON_ADAPTER, readReport, REPO_ROOT, runCli, type CliRun } from './ru
 const root = t.testdir();
 const corpus = await buildSmallCorpus(join(root, 'corpus'));
 const [first, second] = corpus.ids;
-const FIXTURES_COMMAND = join(REPO_ROOT, 'dist', 'conformance', 'fixtures-command.js');
+const FIXTURES_COMMAND = join(REPO_ROOT, 'dist', 'cli', 'bin', 'conv2d-fixtures.js');
 
 function runVerify(dir: string): Promise<CliRun> {
   return new Promise((resolve) => {

@@ -136,7 +136,7 @@ t.test('npm pack, then plain npm i of the tarball in a new project', async (t) =
   const project = join(work, 'consumer');
   await Promise.all([mkdir(packDir), mkdir(project)]);
 
-  const cli = join(REPO_ROOT, 'dist', 'conformance', 'cli.js');
+  const cli = join(REPO_ROOT, 'dist', 'cli', 'bin', 'conformance-runner.js');
   if (!existsSync(cli)) throw new Error(`${cli} is missing: build first with \`npm run build\` (npm test's pretest does)`);
   const pack = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', packDir], REPO_ROOT);
   t.equal(pack.code, 0, 'npm pack exits 0', { stderr: pack.stderr });

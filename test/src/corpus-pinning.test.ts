@@ -59,7 +59,7 @@ t.test('checkCorpusPin: match, mismatch, unknown-version', async (t) => {
 
 function runFixtures(args: string[]): Promise<CliRun> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [join(REPO_ROOT, 'dist', 'conformance', 'fixtures-command.js'), ...args], { cwd: REPO_ROOT }, (error, stdout, stderr) => {
+    execFile(process.execPath, [join(REPO_ROOT, 'dist', 'cli', 'bin', 'conv2d-fixtures.js'), ...args], { cwd: REPO_ROOT }, (error, stdout, stderr) => {
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, signal: null, stdout, stderr });
     });
   });
