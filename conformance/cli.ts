@@ -33,6 +33,7 @@ interface CliOptions {
   jobs: string;
   shard?: string;
   verbose?: boolean;
+  browser?: string;
 }
 
 function positiveInteger(text: string, option: string, meaning: string): number {
@@ -49,7 +50,7 @@ function collect(value: string, previous: string[]): string[] {
 function buildProgram(): Command {
   return new Command('conformance-runner')
     .description('Score a Conv2d backward implementation (dx, dw, db) against the golden fixture corpus.')
-    .requiredOption('--impl <adapter>', 'the implementation: a JS module path (ESM or CommonJS), cmd:COMMAND (JSON-lines protocol), or replay:DIR (saved outputs)')
+    .requiredOption('--impl <adapter>', 'the implementation: a JS module path (ESM or CommonJS), cmd:COMMAND (JSON-lines protocol), replay:DIR (saved outputs), or browser:MODULE (an ES module run in headless Chromium, with WebGPU)')
     .option('--fixtures <dir>', 'corpus folder (default: the corpus bundled with this package)')
     .option(
       '--filter <expr>',
@@ -62,6 +63,7 @@ function buildProgram(): Command {
     .addOption(new Option('--timeout <ms>', 'per-fixture time limit in milliseconds (also the limit for loading the adapter)').default(String(DEFAULT_TIMEOUT_MS)))
     .addOption(new Option('--jobs <n>', 'fixtures run in parallel, each job with its own adapter process').default('1'))
     .option('--shard <i/n>', 'run shard I of N (1-based): the fixtures at positions p (sorted ids) with p mod N = I-1')
+    .option('--browser <path>', 'for --impl browser:MODULE: the Chromium or Chrome executable (default: $CHROME_PATH, then the usual system paths)')
     .option('--verbose', "show passing and skipped fixtures, error details, and forward the adapter's stdout/stderr to stderr")
     .showHelpAfterError('(run conformance-runner --help for usage)')
     .exitOverride();
@@ -110,6 +112,7 @@ export async function main(argv: string[]): Promise<number> {
       jobs: positiveInteger(options.jobs, '--jobs', 'number of parallel adapter processes'),
       shard: options.shard === undefined ? undefined : parseShard(options.shard),
       verbose: options.verbose === true,
+      browser: options.browser,
       adapterOutput: process.stderr,
       onStart: ({ total }) => {
         if (options.verbose !== true) progress.start(total);
