@@ -253,7 +253,7 @@ export interface BrowserHostTimings {
   bundleSeconds: number;
   /** Seconds to launch Chromium. */
   launchSeconds: number;
-  /** Seconds per page start-up (new context, harness page, adapter import and init()). */
+  /** Seconds per page start-up (new context, harness page, adapter import and init()), the browser's launch not included. */
   pageSeconds: number[];
 }
 
@@ -323,8 +323,8 @@ export class BrowserHost implements AdapterHost {
 
   /** A fresh context and page with the harness and the adapter loaded; returns the declared capabilities. */
   private async openPage(): Promise<{ ok: true; declared: LoadAnswer & { kind: 'ready' } extends { declared: infer D } ? D : never } | { ok: false; message: string; detail?: string }> {
-    const pageStart = performance.now();
     const browser = await this.launch();
+    const pageStart = performance.now();
     const pageNumber = ++this.pageCount;
     const context = await browser.newContext();
     const page = await context.newPage();
