@@ -28,7 +28,7 @@ import { ConformanceError } from '../../src/errors.js';
 import type { AdapterCapabilities, Dtype, FixtureMeta, OutputName, Tensor, TensorData } from '../../src/types.js';
 import { OUTPUT_NAMES } from '../../src/types.js';
 import type { AdapterHost, HostOutput, HostRequest, HostResponse, SupportResponse } from './adapter-host.js';
-import { validateCapabilities } from './capabilities.js';
+import { validateCapabilities, type DeclaredCapabilities } from './capabilities.js';
 import { checkOutputTensor } from './result-check.js';
 import { FATAL_BINDING, HARNESS_GLOBAL, type BrowserJob, type HarnessApi, type LoadAnswer, type RunAnswer, type SupportsPageAnswer, type WireTensorSpec } from './browser/wire.js';
 
@@ -322,7 +322,7 @@ export class BrowserHost implements AdapterHost {
   }
 
   /** A fresh context and page with the harness and the adapter loaded; returns the declared capabilities. */
-  private async openPage(): Promise<{ ok: true; declared: LoadAnswer & { kind: 'ready' } extends { declared: infer D } ? D : never } | { ok: false; message: string; detail?: string }> {
+  private async openPage(): Promise<{ ok: true; declared: DeclaredCapabilities } | { ok: false; message: string; detail?: string }> {
     const browser = await this.launch();
     const pageStart = performance.now();
     const pageNumber = ++this.pageCount;
