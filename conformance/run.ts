@@ -33,6 +33,7 @@ import {
 import { matchesFilter, parseFilter, type FilterTerm } from './filter.js';
 import type { AdapterHost, HostOutput, HostRequest, HostResponse } from './host/adapter-host.js';
 import { unsupportedReason } from './host/capabilities.js';
+import { BrowserHost } from './host/browser-host.js';
 import { CommandHost } from './host/command-host.js';
 import { ModuleHost } from './host/module-host.js';
 import { ReplayHost } from './host/replay-host.js';
@@ -72,6 +73,8 @@ export interface RunOptions {
   errorMaps?: boolean;
   /** Called once the adapter is loaded and the fixtures are selected, before the first fixture runs. */
   onStart?: (info: RunStartInfo) => void;
+  /** For `browser:` adapters: the Chromium/Chrome executable (default: $CHROME_PATH, then the usual system paths). */
+  browser?: string;
 }
 
 /** What is known when the first fixture is about to run (the console report's header). */
@@ -152,7 +155,11 @@ function usage(message: string, context: Record<string, unknown> = {}): Conforma
   return new ConformanceError('E_USAGE', message, context);
 }
 
-export type ImplSpec = { kind: 'module'; path: string } | { kind: 'command'; command: string } | { kind: 'replay'; dir: string };
+export type ImplSpec =
+  | { kind: 'module'; path: string }
+  | { kind: 'command'; command: string }
+  | { kind: 'replay'; dir: string }
+  | { kind: 'browser'; path: string };
 
 /** Parse --impl: `cmd:COMMAND`, `replay:DIR`, or a module path (relative to the working directory). */
 export function parseImpl(impl: string): ImplSpec {
@@ -164,6 +171,11 @@ export function parseImpl(impl: string): ImplSpec {
     if (command === '') throw usage(`--impl cmd:COMMAND: expected a command after 'cmd:', found nothing`);
     return { kind: 'command', command };
   }
+  if (impl.startsWith('browser:')) {
+    const path = impl.slice('browser:'.length).trim();
+    if (path === '') throw usage(`--impl browser:MODULE: expected an adapter module path after 'browser:', found nothing`);
+    return { kind: 'browser', path: resolve(path) };
+  }
   if (impl.startsWith('replay:')) {
     const dir = impl.slice('replay:'.length).trim();
     if (dir === '') throw usage(`--impl replay:DIR: expected a folder after 'replay:', found nothing`);
@@ -172,8 +184,9 @@ export function parseImpl(impl: string): ImplSpec {
   return { kind: 'module', path: resolve(impl) };
 }
 
-function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeoutMs: number): AdapterHost {
+function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeoutMs: number, browser?: string): AdapterHost {
   if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeoutMs);
+  if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, fixtureTimeoutMs: timeoutMs });
   if (spec.kind === 'command') return new CommandHost(spec.command, output, timeoutMs);
   return new ReplayHost(spec.dir);
 }
@@ -421,7 +434,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   try {
     // The first adapter process starts now and loads while the corpus is verified (on another
     // core); a corpus problem is still reported before an adapter that fails to load.
-    const first = createHost(spec, options.impl, output, timeoutMs);
+    const first = createHost(spec, options.impl, output, timeoutMs, options.browser);
     hosts.push(first);
     const firstStarted = first.start().then(
       (declared) => ({ ok: true as const, declared }),
@@ -449,7 +462,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     capabilities = firstReady.declared;
     const hostCount = Math.min(jobs, selectedCount);
     const others: AdapterHost[] = [];
-    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, timeoutMs));
+    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, timeoutMs, options.browser));
     hosts.push(...others);
     await Promise.all(others.map((host) => host.start()));
     options.onStart?.({

@@ -41,6 +41,7 @@ export interface RunnerCommandOptions {
   jobs: number;
   shard?: string;
   verbose?: boolean;
+  browser?: string;
 }
 
 /** Run the corpus against the adapter, print the console report, write the reports asked for. */
@@ -69,6 +70,7 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       shard: options.shard === undefined ? undefined : parseShard(options.shard),
       verbose: options.verbose === true,
       adapterOutput: io.stderr,
+      browser: options.browser,
       maxFailures: options.bail === true ? 1 : options.maxFailures,
       repeat: options.repeat,
       errorMaps: options.html !== undefined,
@@ -100,7 +102,8 @@ export const runnerCommand: CliCommand = {
   description: 'Score a Conv2d backward implementation (dx, dw, db) against the golden fixture corpus.',
   define(program, { io, action }) {
     program
-      .requiredOption('--impl <adapter>', 'the implementation: a JS module path (ESM or CommonJS), cmd:COMMAND (JSON-lines protocol), or replay:DIR (saved outputs)')
+      .requiredOption('--impl <adapter>', 'the implementation: a JS module path (ESM or CommonJS), cmd:COMMAND (JSON-lines protocol), replay:DIR (saved outputs), or browser:MODULE (an ES module run in headless Chromium, with WebGPU)')
+      .option('--browser <path>', 'for --impl browser:MODULE: the Chromium or Chrome executable (default: $CHROME_PATH, then the usual system paths)')
       .option('--fixtures <dir>', 'corpus folder (default: the corpus bundled with this package)')
       .option(
         '--filter <expr>',

@@ -1,0 +1,76 @@
+/**
+ * Time a `browser:` adapter (by default the bundled WGSL kernels) with the page's
+ * start-up apart from the per-fixture time:
+ *
+ *  - start-up: one BrowserHost.start() (bundling the harness and the adapter,
+ *    launching Chromium, the first page: context, harness, adapter import and init()),
+ *    split as the host records it;
+ *  - fixtures per second: two runs of runConformance, one on a single fixture and one
+ *    on the whole selection; (fixtures of the second - 1) / (seconds of the second - seconds
+ *    of the first) is the steady rate, start-up cancelled out.
+ */
+import { performance } from 'node:perf_hooks';
+import { ConformanceError } from '../src/errors.js';
+import { BrowserHost, type BrowserHostTimings } from '../conformance/host/browser-host.js';
+import { runConformance, type RunResult } from '../conformance/run.js';
+import { distPath } from './measure-runner.js';
+
+export interface BrowserMeasurement {
+  impl: string;
+  /** Seconds of one start(): bundles, browser launch, first page. */
+  startupSeconds: number;
+  startup: { bundleSeconds: number; launchSeconds: number; pageSeconds: number };
+  /** Fixtures computed (not skipped) in the whole run. */
+  ran: number;
+  counts: RunResult['counts'];
+  /** The whole run's report seconds (start-up included). */
+  runSeconds: number;
+  /** Time inside conv2dBackward over the whole run. */
+  adapterSeconds: number;
+  /** Steady fixtures per second, start-up cancelled out (see the file's comment). */
+  fixturesPerSecond: number;
+}
+
+export interface BrowserMeasureOptions {
+  /** Adapter module path; default the built WGSL adapter. */
+  adapter?: string;
+  /** Filter of the whole run (default: every fixture). */
+  filter?: string;
+  browser?: string;
+}
+
+function ranOf(result: RunResult): number {
+  return result.outcomes.length - result.counts.skipped;
+}
+
+export async function measureBrowser(options: BrowserMeasureOptions = {}): Promise<BrowserMeasurement> {
+  const adapter = options.adapter ?? distPath('conformance', 'adapters', 'browser', 'wgsl-gather.js');
+  const impl = `browser:${adapter}`;
+  const host = new BrowserHost(adapter, impl, { verbose: false, stream: process.stderr }, { browser: options.browser, fixtureTimeoutMs: 60000 });
+  const started = performance.now();
+  let timings: BrowserHostTimings;
+  try {
+    await host.start();
+    timings = host.timings;
+  } finally {
+    await host.close();
+  }
+  const startupSeconds = (performance.now() - started) / 1000;
+
+  const whole = await runConformance({ impl, filter: options.filter, browser: options.browser });
+  const computed = whole.outcomes.find((outcome) => outcome.status !== 'skipped');
+  if (computed === undefined) throw new ConformanceError('E_USAGE', `bench: ${impl} computed no fixture of the selection`, { impl });
+  const single = await runConformance({ impl, only: [computed.id], browser: options.browser });
+  const extraFixtures = ranOf(whole) - ranOf(single);
+  const extraSeconds = whole.seconds - single.seconds;
+  return {
+    impl,
+    startupSeconds,
+    startup: { bundleSeconds: timings.bundleSeconds, launchSeconds: timings.launchSeconds, pageSeconds: timings.pageSeconds[0] ?? 0 },
+    ran: ranOf(whole),
+    counts: whole.counts,
+    runSeconds: whole.seconds,
+    adapterSeconds: whole.adapterSeconds,
+    fixturesPerSecond: extraFixtures > 0 && extraSeconds > 0 ? extraFixtures / extraSeconds : 0,
+  };
+}
