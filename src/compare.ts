@@ -32,7 +32,7 @@ export interface CompareInput {
 function rounderFor(dtype: Dtype): (value: number) => number {
   if (dtype === 'float64') return (value) => value;
   if (dtype === 'float32') return Math.fround;
-  return (value) => roundToDtype(value, 'float16');
+  return (value) => roundToDtype(value, dtype);
 }
 
 export function compareOutput(input: CompareInput): OutputMetrics {

@@ -30,13 +30,14 @@ const MAX_HEADER_BYTES = 10000;
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const DESCR_TO_DTYPE: Record<string, Dtype> = { '<f2': 'float16', '<f4': 'float32', '<f8': 'float64' };
+// '<u2' holds bfloat16 bits: numpy has no bfloat16, and no fixture stores other unsigned integers.
+const DESCR_TO_DTYPE: Record<string, Dtype> = { '<f2': 'float16', '<f4': 'float32', '<f8': 'float64', '<u2': 'bfloat16' };
 const SUPPORTED_DESCRS = Object.keys(DESCR_TO_DTYPE).map((descr) => `'${descr}'`).join(', ');
 
 /** What the header of a .npy file says. */
 export interface NpyHeader {
   version: [number, number];
-  descr: '<f2' | '<f4' | '<f8';
+  descr: '<f2' | '<f4' | '<f8' | '<u2';
   dtype: Dtype;
   fortranOrder: false;
   shape: number[];

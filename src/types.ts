@@ -3,13 +3,16 @@
  * manifests, adapters and outcomes. Everything else is written against these.
  */
 
-/** Element types a fixture or an adapter can use. float16 travels as raw IEEE binary16 bits. */
-export type Dtype = 'float16' | 'float32' | 'float64';
-export const DTYPES: readonly Dtype[] = ['float16', 'float32', 'float64'];
+/**
+ * Element types a fixture or an adapter can use. float16 travels as raw IEEE binary16 bits,
+ * bfloat16 as its 16 bits (the top half of a float32).
+ */
+export type Dtype = 'float16' | 'float32' | 'float64' | 'bfloat16';
+export const DTYPES: readonly Dtype[] = ['float16', 'float32', 'float64', 'bfloat16'];
 
 export type TensorData = Float32Array | Float64Array | Uint16Array;
 
-/** A dense row-major tensor. For float16, `data` holds the 16-bit patterns. */
+/** A dense row-major tensor. For float16 and bfloat16, `data` holds the 16-bit patterns. */
 export interface Tensor {
   dtype: Dtype;
   shape: number[];
