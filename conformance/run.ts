@@ -411,7 +411,14 @@ function finishFixture(prepared: Extract<Prepared, { kind: 'ready' }>, response:
     const tensor = response.outputs[name];
     if (tensor !== undefined) outputs[name] = fromAdapterLayout(name, tensor, layouts);
   }
-  const outcome = scoreFixture({ fixture, outputs, declared: capabilities.outputs, seconds: response.adapterSeconds, notes: response.notes });
+  const outcome = scoreFixture({
+    fixture,
+    outputs,
+    declared: capabilities.outputs,
+    seconds: response.adapterSeconds,
+    notes: response.notes,
+    ...(capabilities.precision !== undefined ? { precision: capabilities.precision } : {}),
+  });
   return { outcome, adapterSeconds: response.adapterSeconds };
 }
 

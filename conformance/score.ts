@@ -7,9 +7,22 @@
  * 'exact' fixtures must match bit for bit (-0 equals +0); the others must stay
  * within the per-element bound of src/tolerance.ts. Outputs the adapter does not
  * declare are not scored, and the outcome says so in a note.
+ *
+ * An adapter that declares a precision class other than direct/strict is judged by
+ * that class's bound (src/precision-class.ts, docs/tolerance.md): its exact fixtures
+ * lose bit-exactness unless the class computes exactly what direct does, and the
+ * outcome records the class under which it was judged.
  */
-import { combineGrades, compareOutput } from '../src/compare.js';
+import { combineGrades, compareOutput, type CompareInput } from '../src/compare.js';
 import { toFloat64Array } from '../src/dtype.js';
+import {
+  classCoefficients,
+  inputRoundoff,
+  winogradAbsoluteEvaluation,
+  winogradApplies,
+  type AbsoluteEvaluation,
+  type PrecisionClass,
+} from '../src/precision-class.js';
 import { OUTPUT_NAMES, type FixtureMeta, type Float64Tensor, type OutputMetrics, type OutputName, type Outcome, type PassGrade, type Tensor } from '../src/types.js';
 
 /** The expected side of a fixture: what scoring needs from the corpus. */
@@ -19,6 +32,10 @@ export interface ExpectedGradients {
   dw: Float64Tensor;
   db: Float64Tensor;
   magnitude: Record<OutputName, Float64Tensor>;
+  /** The inputs (the fixture's dtype), needed by the Winograd class's bound. */
+  x?: Tensor;
+  w?: Tensor;
+  dy?: Tensor;
 }
 
 export interface ScoreInput {
@@ -30,6 +47,38 @@ export interface ScoreInput {
   /** Seconds inside the adapter for this fixture. */
   seconds: number;
   notes?: string[];
+  /** The adapter's precision class (absent: direct, strict). */
+  precision?: PrecisionClass;
+}
+
+/** Whether a class is judged exactly like direct/strict (no input rounding, direct algorithm). */
+export function isDirectStrict(precision: PrecisionClass | undefined, dtype: FixtureMeta['dtype']): boolean {
+  return precision === undefined || (precision.algorithm === 'direct' && inputRoundoff(dtype, precision.fpmath) === 0);
+}
+
+function asFloat64(tensor: Tensor): Float64Tensor {
+  return { dtype: 'float64', shape: tensor.shape, data: tensor.data instanceof Float64Array ? tensor.data : toFloat64Array(tensor.data, tensor.dtype) };
+}
+
+/** The class's bound for each output: coefficients and absolute evaluation (undefined for direct/strict). */
+function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | undefined): Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> {
+  const { meta } = fixture;
+  if (precision === undefined || isDirectStrict(precision, meta.dtype)) return {};
+  let evaluations: Partial<Record<OutputName, AbsoluteEvaluation>> = {};
+  if (precision.algorithm === 'winograd' && precision.tile !== undefined && winogradApplies(precision.tile, meta.shapes.w, meta.params)) {
+    if (fixture.x === undefined || fixture.w === undefined || fixture.dy === undefined) {
+      throw new Error(`scoreFixture: the winograd bound needs the inputs of fixture ${meta.id}, which were not passed in`);
+    }
+    evaluations = winogradAbsoluteEvaluation(precision.tile, asFloat64(fixture.x), asFloat64(fixture.w), asFloat64(fixture.dy), meta.params);
+  }
+  const bounds: Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> = {};
+  for (const name of OUTPUT_NAMES) {
+    const k = meta.tolerance.outputs[name].accumulationLength;
+    // Where the algorithm does not apply (db; geometry outside the tile's), the direct sum is judged: D = k, Mt = M.
+    const evaluation = evaluations[name] ?? { depth: k, values: fixture.magnitude[name].data };
+    bounds[name] = { coefficients: classCoefficients(evaluation.depth, k, meta.dtype, precision.fpmath), absoluteEvaluation: evaluation.values };
+  }
+  return bounds;
 }
 
 /** The fields every outcome of a fixture shares. */
@@ -52,6 +101,8 @@ export function scoreFixture(input: ScoreInput): Outcome {
   if (notScored.length > 0) {
     notes.push(`${notScored.join(', ')} not scored: the adapter does not declare ${notScored.length === 1 ? 'it' : 'them'} in outputs`);
   }
+  const directStrict = isDirectStrict(input.precision, meta.dtype);
+  const bounds = classBounds(fixture, input.precision);
   for (const name of OUTPUT_NAMES) {
     if (!declared.includes(name)) continue;
     const got = outputs[name];
@@ -62,15 +113,20 @@ export function scoreFixture(input: ScoreInput): Outcome {
         output: name,
         shape: expected.shape,
         dtype: meta.dtype,
-        rule: meta.tolerance.rule,
+        rule: directStrict ? meta.tolerance.rule : 'bound',
         accumulationLength: meta.tolerance.outputs[name].accumulationLength,
         expected: expected.data,
         magnitude: fixture.magnitude[name].data,
         got: valuesOf(got),
+        ...(bounds[name] !== undefined ? { classBound: bounds[name] } : {}),
       }),
     );
   }
-  const base = { ...outcomeBase(meta), ...(notes.length > 0 ? { notes } : {}) };
+  const base = {
+    ...outcomeBase(meta),
+    ...(notes.length > 0 ? { notes } : {}),
+    ...(input.precision !== undefined ? { precision: input.precision } : {}),
+  };
   const failing = metrics.filter((metric) => metric.failingElements > 0).map((metric) => metric.output);
   if (failing.length > 0) {
     return { ...base, status: 'fail', failing, outputs: metrics, seconds: input.seconds };

@@ -2,6 +2,7 @@
  * The contracts of the project: tensors, convolution parameters, fixtures,
  * manifests, adapters and outcomes. Everything else is written against these.
  */
+import type { PrecisionClass } from './precision-class.js';
 
 /**
  * Element types a fixture or an adapter can use. float16 travels as raw IEEE binary16 bits,
@@ -171,6 +172,8 @@ export interface Adapter {
   dtypes?: Dtype[];
   supports?: SupportFlags | SupportsFunction;
   outputs?: OutputName[];
+  /** How it computes (default { algorithm: 'direct', fpmath: 'strict' }); judged by that class's bound. */
+  precision?: PrecisionClass;
   init?(): void | Promise<void>;
   dispose?(): void | Promise<void>;
   conv2dBackward(request: BackwardRequest): BackwardResult | Promise<BackwardResult>;
@@ -184,6 +187,8 @@ export interface AdapterCapabilities {
   dtypes: Dtype[];
   supports: Required<SupportFlags> | 'function';
   outputs: OutputName[];
+  /** How the adapter computes, when it declares it (absent: direct, strict). */
+  precision?: PrecisionClass;
 }
 
 // ---------------------------------------------------------------------------
@@ -222,6 +227,8 @@ interface OutcomeBase {
   tags: string[];
   /** Remarks that do not change the status (an output not scored, an adapter that wrote into its inputs). */
   notes?: string[];
+  /** The precision class the outputs were judged under, when the adapter declared one (src/precision-class.ts). */
+  precision?: PrecisionClass;
 }
 
 export type Outcome =
