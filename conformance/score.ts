@@ -69,7 +69,10 @@ function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | und
     if (fixture.x === undefined || fixture.w === undefined || fixture.dy === undefined) {
       throw new Error(`scoreFixture: the winograd bound needs the inputs of fixture ${meta.id}, which were not passed in`);
     }
-    evaluations = winogradAbsoluteEvaluation(precision.tile, asFloat64(fixture.x), asFloat64(fixture.w), asFloat64(fixture.dy), meta.params);
+    const [x, w, dy] = [asFloat64(fixture.x), asFloat64(fixture.w), asFloat64(fixture.dy)];
+    // The componentwise bound needs finite inputs; with a NaN or Inf input only the direct rule is defined.
+    const finite = [x, w, dy].every((tensor) => tensor.data.every(Number.isFinite));
+    if (finite) evaluations = winogradAbsoluteEvaluation(precision.tile, x, w, dy, meta.params);
   }
   const bounds: Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> = {};
   for (const name of OUTPUT_NAMES) {
