@@ -61,9 +61,9 @@ function asFloat64(tensor: Tensor): Float64Tensor {
 }
 
 /** The class's bound for each output: coefficients and absolute evaluation (undefined for direct/strict). */
-function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | undefined): Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> {
+function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | undefined): Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> | null {
   const { meta } = fixture;
-  if (precision === undefined || isDirectStrict(precision, meta.dtype)) return {};
+  if (precision === undefined || isDirectStrict(precision, meta.dtype)) return null;
   let evaluations: Partial<Record<OutputName, AbsoluteEvaluation>> = {};
   if (precision.algorithm === 'winograd' && precision.tile !== undefined && winogradApplies(precision.tile, meta.shapes.w, meta.params)) {
     if (fixture.x === undefined || fixture.w === undefined || fixture.dy === undefined) {
@@ -74,6 +74,8 @@ function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | und
     const finite = [x, w, dy].every((tensor) => tensor.data.every(Number.isFinite));
     if (finite) evaluations = winogradAbsoluteEvaluation(precision.tile, x, w, dy, meta.params);
   }
+  // The algorithm applies nowhere here and the inputs are not rounded: this fixture is judged as direct/strict.
+  if (evaluations.dx === undefined && inputRoundoff(meta.dtype, precision.fpmath) === 0) return null;
   const bounds: Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> = {};
   for (const name of OUTPUT_NAMES) {
     const k = meta.tolerance.outputs[name].accumulationLength;
@@ -104,8 +106,8 @@ export function scoreFixture(input: ScoreInput): Outcome {
   if (notScored.length > 0) {
     notes.push(`${notScored.join(', ')} not scored: the adapter does not declare ${notScored.length === 1 ? 'it' : 'them'} in outputs`);
   }
-  const directStrict = isDirectStrict(input.precision, meta.dtype);
   const bounds = classBounds(fixture, input.precision);
+  const directStrict = bounds === null;
   for (const name of OUTPUT_NAMES) {
     if (!declared.includes(name)) continue;
     const got = outputs[name];
@@ -121,7 +123,7 @@ export function scoreFixture(input: ScoreInput): Outcome {
         expected: expected.data,
         magnitude: fixture.magnitude[name].data,
         got: valuesOf(got),
-        ...(bounds[name] !== undefined ? { classBound: bounds[name] } : {}),
+        ...(bounds?.[name] !== undefined ? { classBound: bounds[name] } : {}),
       }),
     );
   }

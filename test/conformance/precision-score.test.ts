@@ -46,3 +46,18 @@ t.test('capabilities: precision is optional, validated, and kept', async (t) => 
     message: /precision.tile: expected \{ output: 2, kernel: 3 \} or \{ output: 4, kernel: 3 \} for algorithm winograd, found \{"output":6,"kernel":3\}/,
   });
 });
+
+t.test('winograd declared on a fixture outside its tile (2x3 kernel): the exact rule still applies', async (t) => {
+  const fixture = await loadFixture(join(bundledCorpusDir(), 'kernel-2x3-exact-f32'));
+  const { default: naive } = await import('../../conformance/adapters/naive.js');
+  const outputs = await naive.conv2dBackward({ x: fixture.x, w: fixture.w, dy: fixture.dy, params: fixture.meta.params, id: fixture.meta.id });
+  const dx = outputs.dx!.data as Float32Array;
+  // One ulp off at an element of magnitude >= 1: within any bound, not bit-exact.
+  const index = dx.findIndex((value) => Math.abs(value) >= 1);
+  dx[index] = dx[index] * (1 + 2 ** -23);
+  const precision: PrecisionClass = { algorithm: 'winograd', tile: { output: 2, kernel: 3 }, fpmath: 'strict' };
+  const judged = scoreFixture({ fixture, outputs, declared: ['dx', 'dw', 'db'], seconds: 0, precision });
+  t.equal(judged.status, 'fail', 'bit-exactness kept where the algorithm does not apply');
+  const tf32 = scoreFixture({ fixture, outputs, declared: ['dx', 'dw', 'db'], seconds: 0, precision: { algorithm: 'direct', fpmath: 'tf32' } });
+  t.equal(tf32.status, 'pass', 'tf32 input rounding makes it a bound fixture');
+});
