@@ -3,8 +3,8 @@
  * shared kernel's bugs injected, to see which bugs a wider class bound still
  * catches. The bug and the mode come from the environment (the runner's adapter
  * process inherits it): INJECTED_BUG (a KERNEL_BUGS name, default 'none') and
- * INJECTED_FPMATH ('tf32' or 'bf16', default 'bf16'). Not a catalog entry: used by
- * test/conformance/precision-self-test.test.ts and the closing note of issue 16.
+ * INJECTED_FPMATH ('tf32' or 'bf16', default 'bf16'). Not a catalog entry; run it as
+ *   INJECTED_BUG=pads-off-by-one conformance-runner --impl dist/conformance/self-test/implementations/fpmath-injected.js
  */
 import { fromFloat64Array, toFloat64Array } from '../../../src/dtype.js';
 import type { Adapter, BackwardRequest, Tensor } from '../../../src/types.js';
