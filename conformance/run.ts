@@ -389,7 +389,15 @@ function finishFixture(prepared: Extract<Prepared, { kind: 'ready' }>, response:
     if (tensor !== undefined) outputs[name] = fromAdapterLayout(name, tensor, layouts);
   }
   const maps: Partial<Record<OutputName, ErrorMap>> | undefined = errorMaps ? {} : undefined;
-  const outcome = scoreFixture({ fixture, outputs, declared: capabilities.outputs, seconds: response.adapterSeconds, notes: response.notes, errorMaps: maps });
+  const outcome = scoreFixture({
+    fixture,
+    outputs,
+    declared: capabilities.outputs,
+    seconds: response.adapterSeconds,
+    notes: response.notes,
+    errorMaps: maps,
+    ...(capabilities.precision !== undefined ? { precision: capabilities.precision } : {}),
+  });
   if (maps !== undefined && outcome.status === 'fail') detail.errorMaps = Object.fromEntries(outcome.failing.map((name) => [name, maps[name]]));
   return { outcome, adapterSeconds: response.adapterSeconds, detail };
 }

@@ -7,14 +7,27 @@
  * 'exact' fixtures must match bit for bit (-0 equals +0); the others must stay
  * within the per-element bound of src/tolerance.ts. Outputs the adapter does not
  * declare are not scored, and the outcome says so in a note.
+ *
+ * An adapter that declares a precision class other than direct/strict is judged by
+ * that class's bound (src/precision-class.ts, docs/tolerance.md): its exact fixtures
+ * lose bit-exactness unless the class computes exactly what direct does, and the
+ * outcome records the class under which it was judged.
  */
-import { combineGrades, compareOutput } from '../src/compare.js';
+import { combineGrades, compareOutput, type CompareInput } from '../src/compare.js';
 import { toFloat64Array } from '../src/dtype.js';
+import {
+  classCoefficients,
+  inputRoundoff,
+  winogradAbsoluteEvaluation,
+  winogradApplies,
+  type AbsoluteEvaluation,
+  type PrecisionClass,
+} from '../src/precision-class.js';
 import { magnitudeTensorName, type FixtureTensors, type MagnitudeTensorName } from '../src/fixture-io.js';
-import { OUTPUT_NAMES, type FixtureMeta, type Float64Tensor, type OutputMetrics, type OutputName, type Outcome, type PassGrade, type Tensor } from '../src/types.js';
+import { OUTPUT_NAMES, type FixtureMeta, type Float64Tensor, type InputName, type OutputMetrics, type OutputName, type Outcome, type PassGrade, type Tensor } from '../src/types.js';
 
-/** The expected side of a fixture: what scoring needs from the corpus. */
-export type ExpectedGradients = Pick<FixtureTensors, OutputName | MagnitudeTensorName> & { meta: FixtureMeta };
+/** The expected side of a fixture: what scoring needs from the corpus (the inputs only for the Winograd class's bound). */
+export type ExpectedGradients = Pick<FixtureTensors, OutputName | MagnitudeTensorName> & Partial<Pick<FixtureTensors, InputName>> & { meta: FixtureMeta };
 
 export interface ScoreInput {
   fixture: ExpectedGradients;
@@ -27,6 +40,8 @@ export interface ScoreInput {
   notes?: string[];
   /** When given, filled with each output's per-element error map (see ErrorMap). */
   errorMaps?: Partial<Record<OutputName, ErrorMap>>;
+  /** The adapter's precision class (absent: direct, strict). */
+  precision?: PrecisionClass;
 }
 
 /** One output's errors per element, in the corpus layout (row-major over `shape`). */
@@ -36,6 +51,41 @@ export interface ErrorMap {
   errorInBounds: Float64Array;
   /** 1 where the element fails (over the bound, or not bit-exact under the exact rule). */
   failed: Uint8Array;
+}
+
+/** Whether a class is judged exactly like direct/strict (no input rounding, direct algorithm). */
+export function isDirectStrict(precision: PrecisionClass | undefined, dtype: FixtureMeta['dtype']): boolean {
+  return precision === undefined || (precision.algorithm === 'direct' && inputRoundoff(dtype, precision.fpmath) === 0);
+}
+
+function asFloat64(tensor: Tensor): Float64Tensor {
+  return { dtype: 'float64', shape: tensor.shape, data: tensor.data instanceof Float64Array ? tensor.data : toFloat64Array(tensor.data, tensor.dtype) };
+}
+
+/** The class's bound for each output: coefficients and absolute evaluation (undefined for direct/strict). */
+function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | undefined): Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> | null {
+  const { meta } = fixture;
+  if (precision === undefined || isDirectStrict(precision, meta.dtype)) return null;
+  let evaluations: Partial<Record<OutputName, AbsoluteEvaluation>> = {};
+  if (precision.algorithm === 'winograd' && precision.tile !== undefined && winogradApplies(precision.tile, meta.shapes.w, meta.params)) {
+    if (fixture.x === undefined || fixture.w === undefined || fixture.dy === undefined) {
+      throw new Error(`scoreFixture: the winograd bound needs the inputs of fixture ${meta.id}, which were not passed in`);
+    }
+    const [x, w, dy] = [asFloat64(fixture.x), asFloat64(fixture.w), asFloat64(fixture.dy)];
+    // The componentwise bound needs finite inputs; with a NaN or Inf input only the direct rule is defined.
+    const finite = [x, w, dy].every((tensor) => tensor.data.every(Number.isFinite));
+    if (finite) evaluations = winogradAbsoluteEvaluation(precision.tile, x, w, dy, meta.params);
+  }
+  // The algorithm applies nowhere here and the inputs are not rounded: this fixture is judged as direct/strict.
+  if (evaluations.dx === undefined && inputRoundoff(meta.dtype, precision.fpmath) === 0) return null;
+  const bounds: Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> = {};
+  for (const name of OUTPUT_NAMES) {
+    const k = meta.tolerance.outputs[name].accumulationLength;
+    // Where the algorithm does not apply (db; geometry outside the tile's), the direct sum is judged: D = k, Mt = M.
+    const evaluation = evaluations[name] ?? { depth: k, values: fixture[magnitudeTensorName(name)].data };
+    bounds[name] = { coefficients: classCoefficients(evaluation.depth, k, meta.dtype, precision.fpmath), absoluteEvaluation: evaluation.values };
+  }
+  return bounds;
 }
 
 /** The fields every outcome of a fixture shares. */
@@ -58,6 +108,8 @@ export function scoreFixture(input: ScoreInput): Outcome {
   if (notScored.length > 0) {
     notes.push(`${notScored.join(', ')} not scored: the adapter does not declare ${notScored.length === 1 ? 'it' : 'them'} in outputs`);
   }
+  const bounds = classBounds(fixture, input.precision);
+  const directStrict = bounds === null;
   for (const name of OUTPUT_NAMES) {
     if (!declared.includes(name)) continue;
     const got = outputs[name];
@@ -71,16 +123,21 @@ export function scoreFixture(input: ScoreInput): Outcome {
         output: name,
         shape: expected.shape,
         dtype: meta.dtype,
-        rule: meta.tolerance.rule,
+        rule: directStrict ? meta.tolerance.rule : 'bound',
         accumulationLength: meta.tolerance.outputs[name].accumulationLength,
         expected: expected.data,
         magnitude: fixture[magnitudeTensorName(name)].data,
         got: valuesOf(got),
         errorMap: map,
+        ...(bounds?.[name] !== undefined ? { classBound: bounds[name] } : {}),
       }),
     );
   }
-  const base = { ...outcomeBase(meta), ...(notes.length > 0 ? { notes } : {}) };
+  const base = {
+    ...outcomeBase(meta),
+    ...(notes.length > 0 ? { notes } : {}),
+    ...(input.precision !== undefined ? { precision: input.precision } : {}),
+  };
   const failing = metrics.filter((metric) => metric.failingElements > 0).map((metric) => metric.output);
   if (failing.length > 0) {
     return { ...base, status: 'fail', failing, outputs: metrics, seconds: input.seconds };

@@ -34,7 +34,7 @@ export interface PlanOptions {
   catalog?: readonly CaseSpec[];
 }
 
-const DTYPE_SUFFIX: Record<Dtype, string> = { float16: 'f16', float32: 'f32', float64: 'f64' };
+const DTYPE_SUFFIX: Record<Dtype, string> = { float16: 'f16', float32: 'f32', float64: 'f64', bfloat16: 'bf16' };
 const KEBAB = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** FNV-1a 32-bit hash of a string: a stable per-fixture seed that does not move when cases are added. */

@@ -6,10 +6,12 @@
  *  - expected NaN matches only NaN; expected ±Inf only the same infinity;
  *  - a non-finite result where a finite one is expected never matches;
  *  - rule `exact`: the result must equal the expected value rounded to the dtype (-0 == +0);
- *  - rule `bound`: |got - expected| <= bound (src/tolerance.ts).
+ *  - rule `bound`: |got - expected| <= bound (src/tolerance.ts), or, when `classBound` is
+ *    given, the precision class's bound (src/precision-class.ts).
  */
 import { roundToDtype, ulpDistance } from './dtype.js';
 import { unflattenIndex } from './geometry.js';
+import { classElementBound, classTypicalError, type ClassCoefficients } from './precision-class.js';
 import { coefficientsForDtype, elementBound, typicalError } from './tolerance.js';
 import type { Dtype, OutputMetrics, OutputName, PassGrade, WorstElement } from './types.js';
 
@@ -28,13 +30,18 @@ export interface CompareInput {
   got: Float64Array | Float32Array;
   /** When given, filled per element: the error in bound units (Infinity: no bound excuses it) and whether it fails. */
   errorMap?: { errorInBounds: Float64Array; failed: Uint8Array };
+  /**
+   * A precision class's elementwise bound instead of the direct one: its coefficients and the
+   * absolute evaluation Mt per element (the magnitude itself for the direct algorithm).
+   */
+  classBound?: { coefficients: ClassCoefficients; absoluteEvaluation: Float64Array };
 }
 
 /** Rounding of a float64 to the dtype, picked once per output rather than per element. */
 function rounderFor(dtype: Dtype): (value: number) => number {
   if (dtype === 'float64') return (value) => value;
   if (dtype === 'float32') return Math.fround;
-  return (value) => roundToDtype(value, 'float16');
+  return (value) => roundToDtype(value, dtype);
 }
 
 export function compareOutput(input: CompareInput): OutputMetrics {
@@ -42,6 +49,15 @@ export function compareOutput(input: CompareInput): OutputMetrics {
   const coefficients = coefficientsForDtype(input.accumulationLength, dtype);
   const round = rounderFor(dtype);
   const exactRule = rule === 'exact';
+  const classBound = input.classBound;
+  const boundOf = (index: number, want: number): number =>
+    classBound === undefined
+      ? elementBound(coefficients, want, magnitude[index])
+      : classElementBound(classBound.coefficients, want, magnitude[index], classBound.absoluteEvaluation[index]);
+  const typicalOf = (index: number, want: number): number =>
+    classBound === undefined
+      ? typicalError(coefficients, want, magnitude[index])
+      : classTypicalError(classBound.coefficients, want, classBound.absoluteEvaluation[index]);
   let failingElements = 0;
   let maxErrorInBounds = 0;
   let maxErrorInTypical = 0;
@@ -75,7 +91,7 @@ export function compareOutput(input: CompareInput): OutputMetrics {
     } else {
       const rounded = round(want);
       const error = Math.abs(have - want);
-      bound = elementBound(coefficients, want, magnitude[index]);
+      bound = boundOf(index, want);
       const sameAsRounded = have === rounded;
       failed = exactRule ? !sameAsRounded : error > bound;
       if (error === 0) {
@@ -83,7 +99,7 @@ export function compareOutput(input: CompareInput): OutputMetrics {
         score = 0;
       } else {
         score = error / bound;
-        const typicalScore = error / typicalError(coefficients, want, magnitude[index]);
+        const typicalScore = error / typicalOf(index, want);
         if (typicalScore > maxErrorInTypical) maxErrorInTypical = typicalScore;
         if (error > maxAbsError) maxAbsError = error;
         const relative = want === 0 ? Infinity : error / Math.abs(want);

@@ -35,8 +35,9 @@ const MAX_LITERAL_DEPTH = 16;
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-const DESCR_TO_DTYPE: Record<string, Dtype> = { '<f2': 'float16', '<f4': 'float32', '<f8': 'float64' };
-const BIG_ENDIAN_DESCR_TO_DTYPE: Record<string, Dtype> = { '>f2': 'float16', '>f4': 'float32', '>f8': 'float64' };
+// '<u2' holds bfloat16 bits: numpy has no bfloat16, and no fixture stores other unsigned integers.
+const DESCR_TO_DTYPE: Record<string, Dtype> = { '<f2': 'float16', '<f4': 'float32', '<f8': 'float64', '<u2': 'bfloat16' };
+const BIG_ENDIAN_DESCR_TO_DTYPE: Record<string, Dtype> = { '>f2': 'float16', '>f4': 'float32', '>f8': 'float64', '>u2': 'bfloat16' };
 const SUPPORTED_DESCRS = Object.keys(DESCR_TO_DTYPE).map((descr) => `'${descr}'`).join(', ');
 
 /** What the header of a .npy file says. */

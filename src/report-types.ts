@@ -5,6 +5,7 @@
  * ReportNumber: a JSON number when finite, else one of the strings "Infinity",
  * "-Infinity", "NaN". (-0 is written as 0.)
  */
+import type { PrecisionClass } from './precision-class.js';
 import type { AdapterCapabilities, DataFamily, Dtype, OutcomeStatus, OutputName, PassGrade } from './types.js';
 
 export type ReportNumber = number | 'Infinity' | '-Infinity' | 'NaN';
@@ -55,6 +56,8 @@ export interface ReportOutcome {
   detail?: string;
   timeoutMs?: number;
   reason?: string;
+  /** The precision class the fixture was judged under (present when the adapter declared one). */
+  precision?: PrecisionClass;
 }
 
 /** A likely cause of the failures (conformance/diagnosis): best first in Report.likelyCauses. */

@@ -2,14 +2,18 @@
  * The contracts of the project: tensors, convolution parameters, fixtures,
  * manifests, adapters and outcomes. Everything else is written against these.
  */
+import type { PrecisionClass } from './precision-class.js';
 
-/** Element types a fixture or an adapter can use. float16 travels as raw IEEE binary16 bits. */
-export type Dtype = 'float16' | 'float32' | 'float64';
-export const DTYPES: readonly Dtype[] = ['float16', 'float32', 'float64'];
+/**
+ * Element types a fixture or an adapter can use. float16 travels as raw IEEE binary16 bits,
+ * bfloat16 as its 16 bits (the top half of a float32).
+ */
+export type Dtype = 'float16' | 'float32' | 'float64' | 'bfloat16';
+export const DTYPES: readonly Dtype[] = ['float16', 'float32', 'float64', 'bfloat16'];
 
 export type TensorData = Float32Array | Float64Array | Uint16Array;
 
-/** A dense row-major tensor. For float16, `data` holds the 16-bit patterns. */
+/** A dense row-major tensor. For float16 and bfloat16, `data` holds the 16-bit patterns. */
 export interface Tensor {
   dtype: Dtype;
   shape: number[];
@@ -168,6 +172,8 @@ export interface Adapter {
   dtypes?: Dtype[];
   supports?: SupportFlags | SupportsFunction;
   outputs?: OutputName[];
+  /** How it computes (default { algorithm: 'direct', fpmath: 'strict' }); judged by that class's bound. */
+  precision?: PrecisionClass;
   init?(): void | Promise<void>;
   dispose?(): void | Promise<void>;
   conv2dBackward(request: BackwardRequest): BackwardResult | Promise<BackwardResult>;
@@ -181,6 +187,8 @@ export interface AdapterCapabilities {
   dtypes: Dtype[];
   supports: Required<SupportFlags> | 'function';
   outputs: OutputName[];
+  /** How the adapter computes, when it declares it (absent: direct, strict). */
+  precision?: PrecisionClass;
 }
 
 // ---------------------------------------------------------------------------
@@ -219,6 +227,8 @@ interface OutcomeBase {
   tags: string[];
   /** Remarks that do not change the status (an output not scored, an adapter that wrote into its inputs). */
   notes?: string[];
+  /** The precision class the outputs were judged under, when the adapter declared one (src/precision-class.ts). */
+  precision?: PrecisionClass;
 }
 
 export type Outcome =

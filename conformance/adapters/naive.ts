@@ -23,10 +23,50 @@
  *
  * Arithmetic is genuine float32: every product and every sum is rounded to
  * float32 (Math.fround, Float32Array accumulators), in the loop order below.
+ *
+ * bfloat16 fixtures: the inputs arrive as bfloat16 bits (a Uint16Array), which are
+ * the top 16 bits of a float32, so they widen to float32 exactly; the float32
+ * results are rounded to bfloat16 (nearest, ties to even) once at the end, a
+ * computation in higher precision that the bfloat16 bound admits.
  */
-import type { Adapter, BackwardRequest, BackwardResult } from '../../src/types.js';
+import type { Adapter, BackwardRequest, BackwardResult, Tensor } from '../../src/types.js';
 
-function conv2dBackward({ x, w, dy, params }: BackwardRequest): BackwardResult {
+/** bfloat16 bits -> float32 values: each pattern is the top half of the float32's bits. */
+function widenBfloat16(bits: Uint16Array): Float32Array {
+  const words = new Uint32Array(bits.length);
+  for (let index = 0; index < bits.length; index++) words[index] = bits[index] << 16;
+  return new Float32Array(words.buffer);
+}
+
+/** float32 values -> bfloat16 bits, round to nearest, ties to even (NaN stays a quiet NaN). */
+function narrowToBfloat16(values: Float32Array): Uint16Array {
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const bits = new Uint16Array(values.length);
+  for (let index = 0; index < values.length; index++) {
+    const word = words[index];
+    if ((word & 0x7f800000) === 0x7f800000 && (word & 0x007fffff) !== 0) {
+      bits[index] = (word >>> 16) | 0x0040;
+    } else {
+      // Adding 0x7fff plus the lowest kept bit rounds the dropped half to nearest, ties to even.
+      bits[index] = (word + 0x7fff + ((word >>> 16) & 1)) >>> 16;
+    }
+  }
+  return bits;
+}
+
+function conv2dBackward(request: BackwardRequest): BackwardResult {
+  if (request.x.dtype !== 'bfloat16') return conv2dBackwardFloat32(request);
+  const widen = (tensor: Tensor): Tensor => ({ dtype: 'float32', shape: tensor.shape, data: widenBfloat16(tensor.data as Uint16Array) });
+  const result = conv2dBackwardFloat32({ ...request, x: widen(request.x), w: widen(request.w), dy: widen(request.dy) });
+  const narrowed: BackwardResult = {};
+  for (const name of ['dx', 'dw', 'db'] as const) {
+    const tensor = result[name] as Tensor;
+    narrowed[name] = { dtype: 'bfloat16', shape: tensor.shape, data: narrowToBfloat16(tensor.data as Float32Array) };
+  }
+  return narrowed;
+}
+
+function conv2dBackwardFloat32({ x, w, dy, params }: BackwardRequest): BackwardResult {
   const [batchSize, inChannels, inHeight, inWidth] = x.shape;
   const [outChannels, inChannelsPerGroup, kernelHeight, kernelWidth] = w.shape;
   const [, , outHeight, outWidth] = dy.shape;
@@ -78,7 +118,7 @@ const adapter: Adapter = {
   name: 'naive-float32',
   layout: 'NCHW',
   filterLayout: 'OIHW',
-  dtypes: ['float32'],
+  dtypes: ['float32', 'bfloat16'],
   supports: { groups: true, dilation: true, asymmetricPads: true },
   outputs: ['dx', 'dw', 'db'],
   conv2dBackward,

@@ -5,6 +5,7 @@
  * supports everything.
  */
 import { ConformanceError, describeValue } from '../../src/errors.js';
+import { validatePrecision, type PrecisionClass } from '../../src/precision-class.js';
 import {
   ACTIVATION_LAYOUTS,
   DTYPES,
@@ -33,6 +34,8 @@ export interface DeclaredCapabilities {
   dtypes?: unknown;
   supports?: unknown;
   outputs?: unknown;
+  /** { algorithm, tile?, fpmath } (src/precision-class.ts); absent: direct, strict. */
+  precision?: unknown;
 }
 
 function checkList<T extends string>(value: unknown, field: string, allowed: readonly T[], problems: string[]): T[] | null {
@@ -108,13 +111,14 @@ export function validateCapabilities(declared: DeclaredCapabilities, source: str
       };
     }
   }
+  const precision: PrecisionClass | null | undefined = declared.precision === undefined ? undefined : validatePrecision(declared.precision, problems);
   if (problems.length > 0 || dtypes === null || outputs === null) {
     throw new ConformanceError('E_ADAPTER_LOAD', `adapter ${source} is malformed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`, {
       source,
       problems,
     });
   }
-  return { name: (name as string).trim(), layout, filterLayout, dtypes, supports, outputs };
+  return { name: (name as string).trim(), layout, filterLayout, dtypes, supports, outputs, ...(precision ? { precision } : {}) };
 }
 
 /**
@@ -175,6 +179,7 @@ export function inspectAdapterModule(namespace: Record<string, unknown>, source:
         dtypes: adapter.dtypes,
         supports: typeof adapter.supports === 'function' ? SUPPORTS_FUNCTION : adapter.supports,
         outputs: adapter.outputs,
+        ...(adapter.precision !== undefined ? { precision: adapter.precision } : {}),
       };
       if (declared.supports === SUPPORTS_FUNCTION && adapter.supports !== undefined && typeof adapter.supports !== 'function') {
         problems.push(`supports: expected flags or a function, found the string 'function'`);

@@ -2,7 +2,7 @@
  * Words for outcomes, shared by the console and JUnit reports: what failed,
  * where, by how much, and the command that reruns one fixture.
  */
-import { float16BitsToFloat64, float64ToFloat16Bits } from '../../src/dtype.js';
+import { roundToDtype } from '../../src/dtype.js';
 import type { Dtype, OutputMetrics, OutputName, Outcome } from '../../src/types.js';
 import { ACTIVATION_AXES, FILTER_AXES, type AdapterLayouts } from '../layout.js';
 import { DEFAULT_TIMEOUT_MS, type FixtureDetail, type RunResult } from '../run.js';
@@ -12,7 +12,7 @@ export function formatValue(value: number, dtype: Dtype): string {
   if (!Number.isFinite(value)) return String(value);
   if (Object.is(value, -0)) return '-0';
   if (dtype === 'float64') return String(value);
-  const roundTrip = dtype === 'float32' ? Math.fround : (candidate: number) => float16BitsToFloat64(float64ToFloat16Bits(candidate));
+  const roundTrip = (candidate: number): number => roundToDtype(candidate, dtype);
   if (roundTrip(value) !== value) return String(value);
   for (let digits = 1; digits <= 17; digits++) {
     const text = value.toPrecision(digits);

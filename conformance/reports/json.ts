@@ -47,6 +47,7 @@ export function encodeOutcome(outcome: Outcome): ReportOutcome {
     tags: [...outcome.tags],
     status: outcome.status,
     notes: [...(outcome.notes ?? [])],
+    ...(outcome.precision !== undefined ? { precision: outcome.precision } : {}),
   };
   switch (outcome.status) {
     case 'pass':

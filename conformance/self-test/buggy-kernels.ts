@@ -68,12 +68,13 @@ interface AxisConstants {
 function roundingFor(dtype: Dtype): (value: number) => number {
   if (dtype === 'float32') return Math.fround;
   if (dtype === 'float16') return roundToFloat16;
+  if (dtype === 'bfloat16') return roundToBfloat16;
   return (value) => value;
 }
 
 /** Smallest positive normal number of each dtype (values below it are subnormal). */
-const SMALLEST_NORMAL: Record<Dtype, number> = { float16: 2 ** -14, float32: 2 ** -126, float64: 2 ** -1022 };
-const LARGEST_FINITE: Record<Dtype, number> = { float16: 65504, float32: 3.4028234663852886e38, float64: Number.MAX_VALUE };
+const SMALLEST_NORMAL: Record<Dtype, number> = { float16: 2 ** -14, float32: 2 ** -126, float64: 2 ** -1022, bfloat16: 2 ** -126 };
+const LARGEST_FINITE: Record<Dtype, number> = { float16: 65504, float32: 3.4028234663852886e38, float64: Number.MAX_VALUE, bfloat16: (2 - 2 ** -7) * 2 ** 127 };
 
 /** Build an adapter (NCHW / OIHW, float16/32/64) running the kernel with one bug. */
 export function kernelAdapter(bug: KernelBug, name = `kernel-${bug}`): Adapter {

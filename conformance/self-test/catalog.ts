@@ -82,6 +82,31 @@ export const CATALOG: readonly CatalogEntry[] = [
     expected: 'pass',
     module: './implementations/correct-pairwise-nchw-hwio.js',
   },
+  // Correct implementations of other precision classes (src/precision-class.ts): judged by their class's bound.
+  {
+    name: 'winograd-f2x2-3x3',
+    description: 'Winograd F(2x2,3x3) for dx (forward algorithm, rotated kernel) and dw (transposed algorithm) in the dtype; declares precision winograd; declines all but 3x3, stride 1, dilation 1',
+    expected: 'pass',
+    module: './implementations/winograd-f2x2-3x3.js',
+  },
+  {
+    name: 'winograd-f4x4-3x3',
+    description: 'Winograd F(4x4,3x3) (Lavin-Gray points 0, ±1, ±2, ∞; constants 1/6, 1/12, 1/24 rounded to the dtype) for dx and dw; declares precision winograd',
+    expected: 'pass',
+    module: './implementations/winograd-f4x4-3x3.js',
+  },
+  {
+    name: 'fpmath-tf32-inputs',
+    description: 'inputs rounded to tf32 before the products, accumulation in the dtype; declares fpmath tf32',
+    expected: 'pass',
+    module: './implementations/fpmath-tf32-inputs.js',
+  },
+  {
+    name: 'fpmath-bf16-inputs',
+    description: 'inputs rounded to bfloat16 before the products, accumulation in the dtype; declares fpmath bf16',
+    expected: 'pass',
+    module: './implementations/fpmath-bf16-inputs.js',
+  },
 
   // Buggy implementations: one bug each (../self-test/buggy-kernels.ts names the deviation).
   buggy('strides-swapped', 'stride[0] used for the width and stride[1] for the height (a [SW, SH] vs [SH, SW] mix-up)', 'a stride with SH != SW', 'stride-axes-swapped'),

@@ -4,7 +4,7 @@
  * ~60x slower, which matters over millions of operations). Both round to
  * nearest, ties to even; test/conformance/self-test.test.ts checks
  * roundToFloat16 against src/dtype.ts on every float16 value, midpoint and
- * neighbour of a midpoint.
+ * neighbour of a midpoint, and roundToBfloat16 likewise on every bfloat16 value.
  */
 
 /** Adding and subtracting 1.5*2^52 rounds a double of magnitude < 2^51 to an integer, ties to even. */
@@ -30,14 +30,21 @@ export function roundToFloat16(value: number): number {
   return rounded === 0 ? 0 * value : rounded; // keep the sign of zero
 }
 
-const float32Scratch = new Float32Array(1);
-const float32Bits = new Uint32Array(float32Scratch.buffer);
+/** bfloat16 spacing for each float64 biased exponent: 2^(e - 7), never below the subnormal spacing 2^-133. */
+const BFLOAT16_SPACING = new Float64Array(2048);
+for (let biased = 0; biased < 2048; biased++) BFLOAT16_SPACING[biased] = 2 ** (Math.max(biased - 1023, -126) - 7);
+/** Half a spacing past the largest finite bfloat16, (2 - 2^-8) * 2^127: it and above round to infinity. */
+const BFLOAT16_OVERFLOW = (2 - 2 ** -8) * 2 ** 127;
 
-/** Round to bfloat16 (8 significand bits), nearest even, through the float32 bit pattern. */
+/**
+ * Round to the nearest bfloat16 (8 significand bits) directly from the float64, ties to even
+ * (no double rounding through float32); overflow gives ±Infinity.
+ */
 export function roundToBfloat16(value: number): number {
-  if (Number.isNaN(value)) return value;
-  float32Scratch[0] = value;
-  const bits = float32Bits[0];
-  float32Bits[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) & 0xffff0000) >>> 0;
-  return float32Scratch[0];
+  if (!(Math.abs(value) < BFLOAT16_OVERFLOW)) return Number.isNaN(value) ? value : value > 0 ? Infinity : -Infinity;
+  float64Scratch[0] = value;
+  const spacing = BFLOAT16_SPACING[(float64HighWord[0] >>> 20) & 0x7ff];
+  // value / spacing is exact (a power of two) and below 2^9 in magnitude.
+  const rounded = (value / spacing + INTEGER_ROUNDER - INTEGER_ROUNDER) * spacing;
+  return rounded === 0 ? 0 * value : rounded;
 }

@@ -122,7 +122,7 @@ export function matrixColumns(reports: readonly EntryReport[], options: { allTag
     label: family,
     includes: (outcome) => outcome.family === family,
   }));
-  const dtypeColumns: MatrixColumn[] = (['float16', 'float32', 'float64'] as const)
+  const dtypeColumns: MatrixColumn[] = (['float16', 'bfloat16', 'float32', 'float64'] as const)
     .filter((dtype) => dtypesPresent.has(dtype))
     .map((dtype) => ({ label: dtype, includes: (outcome) => outcome.dtype === dtype }));
   const tagNames = options.allTags ? [...tagsPresent].sort() : KEY_TAGS.filter((tag) => tagsPresent.has(tag));

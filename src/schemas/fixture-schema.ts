@@ -80,7 +80,11 @@ export const fixtureSchema: JSONSchemaType<FixtureMeta> = {
     op: { type: 'string', const: 'conv2d_backward' },
     description: { type: 'string', minLength: 1 },
     case: { type: 'string', minLength: 1 },
-    dtype: { type: 'string', enum: [...DTYPES] },
+    dtype: {
+      type: 'string',
+      enum: [...DTYPES],
+      description: "Inputs' element type. float16 is stored as '<f2'; bfloat16 (no numpy dtype) as its 16 bits in '<u2'.",
+    },
     family: { type: 'string', enum: [...DATA_FAMILIES] },
     seed: { type: 'integer', minimum: 0, maximum: 0xffffffff },
     tags: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },

@@ -15,6 +15,7 @@ import {
   type ReportOutputMetrics,
   type ReportWorstElement,
 } from '../report-types.js';
+import { FPMATH_MODES, PRECISION_ALGORITHMS, type PrecisionClass } from '../precision-class.js';
 import { ACTIVATION_LAYOUTS, DATA_FAMILIES, DTYPES, FILTER_LAYOUTS, OUTPUT_NAMES, type AdapterCapabilities, type OutcomeStatus, type PassGrade } from '../types.js';
 import { SHA256_PATTERN } from './fixture-schema.js';
 import { ajv, validateWith } from './validate.js';
@@ -83,6 +84,24 @@ const FIELDS_BY_STATUS: Record<OutcomeStatus, (keyof ReportOutcome)[]> = {
   skipped: ['reason'],
 };
 
+/** A precision class (src/precision-class.ts). */
+const precisionSchema: JSONSchemaType<PrecisionClass> = {
+  type: 'object',
+  properties: {
+    algorithm: { type: 'string', enum: [...PRECISION_ALGORITHMS] },
+    tile: {
+      type: 'object',
+      properties: { output: { type: 'integer', minimum: 1 }, kernel: { type: 'integer', minimum: 1 } },
+      required: ['output', 'kernel'],
+      additionalProperties: false,
+      nullable: true,
+    },
+    fpmath: { type: 'string', enum: [...FPMATH_MODES] },
+  },
+  required: ['algorithm', 'fpmath'],
+  additionalProperties: false,
+};
+
 const outcomeSchema: JSONSchemaType<ReportOutcome> = {
   type: 'object',
   properties: {
@@ -100,6 +119,7 @@ const outcomeSchema: JSONSchemaType<ReportOutcome> = {
     detail: { type: 'string', nullable: true },
     timeoutMs: { type: 'integer', minimum: 1, nullable: true },
     reason: { type: 'string', nullable: true },
+    precision: { ...precisionSchema, nullable: true },
   },
   required: ['id', 'family', 'dtype', 'tags', 'status', 'notes'],
   additionalProperties: false,
@@ -129,6 +149,7 @@ const capabilitiesSchema: JSONSchemaType<AdapterCapabilities> = {
       ],
     },
     outputs: { type: 'array', items: { type: 'string', enum: [...OUTPUT_NAMES] }, minItems: 1, uniqueItems: true },
+    precision: { ...precisionSchema, nullable: true },
   },
   required: ['name', 'layout', 'filterLayout', 'dtypes', 'supports', 'outputs'],
   additionalProperties: false,

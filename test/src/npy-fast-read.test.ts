@@ -49,7 +49,7 @@ function errorOf(action: () => unknown): Error {
 
 t.test("np.save's layout (fast path) reads as the same header in another layout (general parser)", async (t) => {
   const shapes = [[], [0], [5], [2, 3], [2, 3, 4, 5], [1, 0, 3]];
-  const descrs: Record<Dtype, string> = { float16: '<f2', float32: '<f4', float64: '<f8' };
+  const descrs: Record<Dtype, string> = { float16: '<f2', float32: '<f4', float64: '<f8', bfloat16: '<u2' };
   for (const dtype of ['float16', 'float32', 'float64'] as const) {
     for (const shape of shapes) {
       const canonical = writeNpy(tensorOf(dtype, shape));

@@ -70,7 +70,7 @@ t.test('the emitted JSON files work on their own with a fresh Ajv2020', async (t
   const fixture = ajv.compile(JSON.parse(readFileSync(join(schemaDir(), 'fixture.schema.json'), 'utf8')));
   const manifest = ajv.compile(JSON.parse(readFileSync(join(schemaDir(), 'manifest.schema.json'), 'utf8')));
   t.ok(fixture(validMeta()), 'a valid fixture.json passes');
-  t.notOk(fixture({ ...validMeta(), dtype: 'bfloat16' }), 'a bad one fails');
+  t.notOk(fixture({ ...validMeta(), dtype: 'int8' }), 'a bad one fails');
   t.ok(manifest(validManifest()), 'a valid manifest passes');
   t.notOk(manifest({ ...validManifest(), formatVersion: 2 }), 'a bad one fails');
 });
@@ -88,7 +88,7 @@ t.test('fixture.json problems are listed one by one with their JSON path and the
     { name: 'id not kebab-case', edit: (meta) => (meta.id = 'Stride_2'), line: '/id: expected kebab-case (lowercase letters and digits in words joined by single hyphens), found "Stride_2"' },
     { name: 'id with a double hyphen', edit: (meta) => (meta.id = 'a--b'), line: '/id: expected kebab-case' },
     { name: 'sha256 upper case', edit: (meta) => (meta.files.x.sha256 = 'A'.repeat(64)), line: `/files/x/sha256: expected a sha256: 64 lowercase hex digits, found "${'A'.repeat(64)}"` },
-    { name: 'dtype', edit: (meta) => (meta.dtype = 'bfloat16'), line: '/dtype: expected one of "float16", "float32", "float64", found "bfloat16"' },
+    { name: 'dtype', edit: (meta) => (meta.dtype = 'int8'), line: '/dtype: expected one of "float16", "float32", "float64", "bfloat16", found "int8"' },
     { name: 'output file dtype', edit: (meta) => (meta.files.dx.dtype = 'float32'), line: '/files/dx/dtype: expected "float64", found "float32"' },
     { name: 'file path', edit: (meta) => (meta.files.w.path = '../w.npy'), line: '/files/w/path: expected "w.npy", found "../w.npy"' },
     { name: 'family', edit: (meta) => (meta.family = 'uniform'), line: '/family: expected one of "exact", "normal", "wide", "cancel", "onehot-dy", "zeros", "special", found "uniform"' },

@@ -1,0 +1,407 @@
+/**
+ * Precision classes: the bound of src/tolerance.ts generalised to implementations
+ * that, by their own contract, compute differently from a direct sum of products
+ * in the dtype. Derivations: docs/tolerance.md.
+ *
+ * A class is an algorithm (direct, Winograd, FFT) and an fpmath mode (strict, or the
+ * inputs rounded to tf32 / bfloat16 before the products, accumulation in the dtype).
+ * For the elementwise classes (direct and Winograd, any fpmath) one formula holds:
+ *
+ *   bound = (gamma_D(u) * (1 + v)^2 + 2v + v^2) * Mt  +  2*gamma_k(2^-53) * M  +  u*|e|  +  (D + 1)*eta
+ *
+ * where v is the unit roundoff of the input rounding (0 when the dtype's values are
+ * already values of the format), D the longest chain of rounded operations from an
+ * input to the output, and Mt the algorithm's absolute evaluation: the same bilinear
+ * algorithm run exactly on |inputs| and |constants|. For direct, D = k and Mt = M,
+ * so direct/strict is exactly today's rule. FFT is judged normwise per output plane
+ * (fftPlaneBounds).
+ */
+import { DTYPE_INFO } from './dtype.js';
+import { gamma } from './tolerance.js';
+import type { Conv2dParams, Dtype, Float64Tensor } from './types.js';
+
+export type PrecisionAlgorithm = 'direct' | 'winograd' | 'fft';
+export type Fpmath = 'strict' | 'tf32' | 'bf16';
+export const PRECISION_ALGORITHMS: readonly PrecisionAlgorithm[] = ['direct', 'winograd', 'fft'];
+export const FPMATH_MODES: readonly Fpmath[] = ['strict', 'tf32', 'bf16'];
+
+/** A Winograd tile F(output x output, kernel x kernel). */
+export interface WinogradTile {
+  output: number;
+  kernel: number;
+}
+export const WINOGRAD_TILES: readonly WinogradTile[] = [
+  { output: 2, kernel: 3 },
+  { output: 4, kernel: 3 },
+];
+
+/** What an adapter declares about how it computes (default: direct, strict). */
+export interface PrecisionClass {
+  algorithm: PrecisionAlgorithm;
+  /** Winograd only: the tile. */
+  tile?: WinogradTile;
+  fpmath: Fpmath;
+}
+
+export const DIRECT_STRICT: PrecisionClass = { algorithm: 'direct', fpmath: 'strict' };
+
+/** A short label for reports: `direct`, `winograd F(2x2,3x3)/tf32`, ... */
+export function precisionLabel(precision: PrecisionClass): string {
+  const algorithm =
+    precision.algorithm === 'winograd' && precision.tile !== undefined
+      ? `winograd F(${precision.tile.output}x${precision.tile.output},${precision.tile.kernel}x${precision.tile.kernel})`
+      : precision.algorithm;
+  return precision.fpmath === 'strict' ? algorithm : `${algorithm}/${precision.fpmath}`;
+}
+
+/** Significand precision p (bits, implicit one included) of each dtype and fpmath format. */
+const PRECISION_BITS: Record<Dtype | Exclude<Fpmath, 'strict'>, number> = { float16: 11, bfloat16: 8, float32: 24, float64: 53, tf32: 11, bf16: 8 };
+
+/**
+ * v: the unit roundoff of rounding the dtype's inputs to the fpmath format, 0 when every
+ * value of the dtype is a value of the format (float16 in tf32; bfloat16 in tf32 or bf16).
+ * tf32 and bf16 have float32's exponent range, which contains float16's and bfloat16's.
+ */
+export function inputRoundoff(dtype: Dtype, fpmath: Fpmath): number {
+  if (fpmath === 'strict') return 0;
+  const formatBits = PRECISION_BITS[fpmath];
+  if (PRECISION_BITS[dtype] <= formatBits && dtype !== 'float32' && dtype !== 'float64') return 0;
+  return 2 ** -formatBits;
+}
+
+/** The constants of the elementwise bound of one output under a class. */
+export interface ClassCoefficients {
+  /** Multiplies the absolute evaluation Mt: gamma_D(u)(1+v)^2 + 2v + v^2. */
+  algorithmFactor: number;
+  /** Multiplies M: 2*gamma_k(2^-53), the float64 reference's own error. */
+  referenceFactor: number;
+  /** Multiplies |expected|: u. */
+  expectedFactor: number;
+  /** Added: (D+1)*eta. */
+  absoluteFloor: number;
+  /** Multiplies Mt in the typical error: sqrt(D)*u + v. */
+  typicalFactor: number;
+}
+
+export function classCoefficients(depth: number, accumulationLength: number, dtype: Dtype, fpmath: Fpmath): ClassCoefficients {
+  const { unitRoundoff: u, underflowSpacing: eta } = DTYPE_INFO[dtype];
+  const v = inputRoundoff(dtype, fpmath);
+  const D = Math.max(1, depth);
+  const k = Math.max(1, accumulationLength);
+  return {
+    algorithmFactor: gamma(D, u) * (1 + v) ** 2 + 2 * v + v * v,
+    referenceFactor: 2 * gamma(k, 2 ** -53),
+    expectedFactor: u,
+    absoluteFloor: (D + 1) * eta,
+    typicalFactor: Math.sqrt(D) * u + v,
+  };
+}
+
+/** The bound of one element: Mt the absolute evaluation, M the sum of |products|. */
+export function classElementBound(coefficients: ClassCoefficients, expected: number, magnitude: number, absoluteEvaluation: number): number {
+  // Mt = 0 (so M = 0) means every term is exactly 0: the term is 0 even when gamma is Infinity.
+  const algorithmTerm = absoluteEvaluation === 0 ? 0 : coefficients.algorithmFactor * absoluteEvaluation;
+  const referenceTerm = magnitude === 0 ? 0 : coefficients.referenceFactor * magnitude;
+  return algorithmTerm + referenceTerm + coefficients.expectedFactor * Math.abs(expected) + coefficients.absoluteFloor;
+}
+
+export function classTypicalError(coefficients: ClassCoefficients, expected: number, absoluteEvaluation: number): number {
+  return coefficients.typicalFactor * absoluteEvaluation + coefficients.expectedFactor * Math.abs(expected) + coefficients.absoluteFloor;
+}
+
+// ---------------------------------------------------------------------------
+// Winograd (Lavin-Gray points; Barabasz, Anderson, Soodhalter and Gregg, ACM TOMS 2020).
+
+/**
+ * The 1D transforms of F(m, r): y = A^T [(G g) .* (B^T d)] for the correlation
+ * y_i = sum_j d_{i+j} g_j (i < m, j < r, d of length m + r - 1). 2D: A^T [(G g G^T) .* (B^T d B)] A.
+ */
+export interface WinogradMatrices {
+  tile: WinogradTile;
+  /** (m + r - 1) x (m + r - 1) */
+  BT: number[][];
+  /** (m + r - 1) x r */
+  G: number[][];
+  /** m x (m + r - 1) */
+  AT: number[][];
+}
+
+/** F(2, 3), points 0, 1, -1, infinity. */
+const F2_3: WinogradMatrices = {
+  tile: { output: 2, kernel: 3 },
+  BT: [
+    [1, 0, -1, 0],
+    [0, 1, 1, 0],
+    [0, -1, 1, 0],
+    [0, 1, 0, -1],
+  ],
+  G: [
+    [1, 0, 0],
+    [1 / 2, 1 / 2, 1 / 2],
+    [1 / 2, -1 / 2, 1 / 2],
+    [0, 0, 1],
+  ],
+  AT: [
+    [1, 1, 1, 0],
+    [0, 1, -1, -1],
+  ],
+};
+
+/** F(4, 3), points 0, 1, -1, 2, -2, infinity. */
+const F4_3: WinogradMatrices = {
+  tile: { output: 4, kernel: 3 },
+  BT: [
+    [4, 0, -5, 0, 1, 0],
+    [0, -4, -4, 1, 1, 0],
+    [0, 4, -4, -1, 1, 0],
+    [0, -2, -1, 2, 1, 0],
+    [0, 2, -1, -2, 1, 0],
+    [0, 4, 0, -5, 0, 1],
+  ],
+  G: [
+    [1 / 4, 0, 0],
+    [-1 / 6, -1 / 6, -1 / 6],
+    [-1 / 6, 1 / 6, -1 / 6],
+    [1 / 24, 1 / 12, 1 / 6],
+    [1 / 24, -1 / 12, 1 / 6],
+    [0, 0, 1],
+  ],
+  AT: [
+    [1, 1, 1, 1, 1, 0],
+    [0, 1, -1, 2, -2, 0],
+    [0, 1, 1, 4, 4, 0],
+    [0, 1, -1, 8, -8, 1],
+  ],
+};
+
+export function winogradMatrices(tile: WinogradTile): WinogradMatrices {
+  const found = [F2_3, F4_3].find((matrices) => matrices.tile.output === tile.output && matrices.tile.kernel === tile.kernel);
+  if (found === undefined) throw new Error(`winogradMatrices: no transform for F(${tile.output}, ${tile.kernel}); expected F(2, 3) or F(4, 3)`);
+  return found;
+}
+
+function transpose(matrix: number[][]): number[][] {
+  return matrix[0].map((_, column) => matrix.map((row) => row[column]));
+}
+
+function absolute(matrix: number[][]): number[][] {
+  return matrix.map((row) => row.map(Math.abs));
+}
+
+/**
+ * Rounded operations on the way through a 2D transform X -> T X T^T, whatever the order
+ * (one stage of z^2-term sums or two of z-term sums, z the most nonzeros in a row of T):
+ * z^2 - 1 additions, two multiplications by constants and two roundings of the constants.
+ */
+function transformDepth(T: number[][]): number {
+  const z = Math.max(...T.map((row) => row.filter((entry) => entry !== 0).length));
+  return z * z - 1 + 4;
+}
+
+/** Whether Winograd F(m, 3) applies to a fixture: 3x3 kernel, stride 1, dilation 1. */
+export function winogradApplies(tile: WinogradTile, kernelShape: readonly number[], params: Conv2dParams): boolean {
+  return (
+    kernelShape[2] === tile.kernel &&
+    kernelShape[3] === tile.kernel &&
+    params.stride[0] === 1 &&
+    params.stride[1] === 1 &&
+    params.dilation[0] === 1 &&
+    params.dilation[1] === 1
+  );
+}
+
+/** Mt and D of one output under Winograd. */
+export interface AbsoluteEvaluation {
+  depth: number;
+  values: Float64Array;
+}
+
+/**
+ * The 2D absolute evaluation |A^T| [ sum_terms (|G||g||G^T|) .* (|B^T||d||B|) ] |A| of one tile
+ * position (generic: `left` maps the kernel-side operand, `right` the data side, `out` the output).
+ */
+function tileTransform(matrix: number[][], tile: Float64Array, rows: number, columns: number): Float64Array {
+  // Y = T X T^T, X rows x columns (square here), T t x rows.
+  const t = matrix.length;
+  const half = new Float64Array(t * columns);
+  for (let i = 0; i < t; i++) for (let j = 0; j < columns; j++) {
+    let sum = 0;
+    for (let a = 0; a < rows; a++) sum += matrix[i][a] * tile[a * columns + j];
+    half[i * columns + j] = sum;
+  }
+  const result = new Float64Array(t * t);
+  for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) {
+    let sum = 0;
+    for (let b = 0; b < columns; b++) sum += half[i * columns + b] * matrix[j][b];
+    result[i * t + j] = sum;
+  }
+  return result;
+}
+
+/** Slight widening of a float64 evaluation so its own rounding cannot make the bound smaller than proven. */
+const EVALUATION_SAFETY = 1 + 2 ** -40;
+
+/**
+ * Winograd's absolute evaluation Mt for dx and dw, and their depths D. dx is the forward
+ * algorithm on dy (padded by r - 1 - pad) with the 180-degree rotated kernel, summed over the
+ * output channels of the group in the transformed domain; dw the transposed algorithm
+ * G^T [(A dY A^T) .* (B^T x B)] G summed over tiles and batch. Every tiling offset is tried and
+ * the largest value per element kept, so the bound does not depend on where the tiles start.
+ */
+export function winogradAbsoluteEvaluation(
+  tile: WinogradTile,
+  x: Float64Tensor,
+  w: Float64Tensor,
+  dy: Float64Tensor,
+  params: Conv2dParams,
+): { dx: AbsoluteEvaluation; dw: AbsoluteEvaluation } {
+  const { BT, G, AT } = winogradMatrices(tile);
+  const m = tile.output;
+  const r = tile.kernel;
+  const n = m + r - 1;
+  const absBT = absolute(BT);
+  const absG = absolute(G);
+  const absAT = absolute(AT);
+  const absA = transpose(absAT); // n x m
+  const absGT = transpose(absG); // r x n
+  const [batch, channels, height, width] = x.shape;
+  const [outChannels, channelsPerGroup] = w.shape;
+  const [, , outHeight, outWidth] = dy.shape;
+  const outPerGroup = outChannels / params.groups;
+  const { top, left } = params.pads;
+
+  // dx: correlation of dyP with rot180(w), dyP[i] = dy[i - (r - 1 - top)].
+  const dxValues = new Float64Array(x.data.length);
+  const kernelT = new Map<number, Float64Array>(); // (o, c') -> |G| |rot w| |G^T|
+  for (let o = 0; o < outChannels; o++) for (let cg = 0; cg < channelsPerGroup; cg++) {
+    const g = new Float64Array(r * r);
+    for (let kh = 0; kh < r; kh++) for (let kw = 0; kw < r; kw++) {
+      g[kh * r + kw] = Math.abs(w.data[((o * channelsPerGroup + cg) * r + (r - 1 - kh)) * r + (r - 1 - kw)]);
+    }
+    kernelT.set(o * channelsPerGroup + cg, tileTransform(absG, g, r, r));
+  }
+  const dyAt = (b: number, o: number, row: number, column: number): number => {
+    const sourceRow = row - (r - 1 - top);
+    const sourceColumn = column - (r - 1 - left);
+    if (sourceRow < 0 || sourceRow >= outHeight || sourceColumn < 0 || sourceColumn >= outWidth) return 0;
+    return Math.abs(dy.data[((b * outChannels + o) * outHeight + sourceRow) * outWidth + sourceColumn]);
+  };
+  const dataTile = new Float64Array(n * n);
+  const accumulated = new Float64Array(n * n);
+  for (let offsetRow = 0; offsetRow < m; offsetRow++) for (let offsetColumn = 0; offsetColumn < m; offsetColumn++) {
+    for (let b = 0; b < batch; b++) for (let c = 0; c < channels; c++) {
+      const group = Math.floor(c / channelsPerGroup);
+      const cg = c % channelsPerGroup;
+      for (let tileRow = -offsetRow; tileRow < height; tileRow += m) for (let tileColumn = -offsetColumn; tileColumn < width; tileColumn += m) {
+        accumulated.fill(0);
+        for (let og = 0; og < outPerGroup; og++) {
+          const o = group * outPerGroup + og;
+          for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dataTile[i * n + j] = dyAt(b, o, tileRow + i, tileColumn + j);
+          const V = tileTransform(absBT, dataTile, n, n);
+          const U = kernelT.get(o * channelsPerGroup + cg)!;
+          for (let index = 0; index < n * n; index++) accumulated[index] += U[index] * V[index];
+        }
+        const Y = tileTransform(absAT, accumulated, n, n);
+        for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
+          const row = tileRow + i;
+          const column = tileColumn + j;
+          if (row < 0 || row >= height || column < 0 || column >= width) continue;
+          const index = ((b * channels + c) * height + row) * width + column;
+          const value = Y[i * m + j] * EVALUATION_SAFETY;
+          if (value > dxValues[index]) dxValues[index] = value;
+        }
+      }
+    }
+  }
+  const dxDepth = transformDepth(BT) + transformDepth(G) + 1 + (outPerGroup - 1) + transformDepth(AT);
+
+  // dw: dw[o, c'] = sum over b and tiles of G^T [(A dY A^T) .* (B^T xP B)] G, xP the padded x.
+  const dwValues = new Float64Array(w.data.length);
+  const xAt = (b: number, c: number, row: number, column: number): number => {
+    const sourceRow = row - top;
+    const sourceColumn = column - left;
+    if (sourceRow < 0 || sourceRow >= height || sourceColumn < 0 || sourceColumn >= width) return 0;
+    return Math.abs(x.data[((b * channels + c) * height + sourceRow) * width + sourceColumn]);
+  };
+  const gradientTile = new Float64Array(m * m);
+  const transformedSum = new Float64Array(n * n);
+  let tileCount = 0;
+  for (let offsetRow = 0; offsetRow < m; offsetRow++) for (let offsetColumn = 0; offsetColumn < m; offsetColumn++) {
+    for (let o = 0; o < outChannels; o++) for (let cg = 0; cg < channelsPerGroup; cg++) {
+      const c = Math.floor(o / outPerGroup) * channelsPerGroup + cg;
+      transformedSum.fill(0);
+      let tiles = 0;
+      for (let b = 0; b < batch; b++) {
+        for (let tileRow = -offsetRow; tileRow < outHeight; tileRow += m) for (let tileColumn = -offsetColumn; tileColumn < outWidth; tileColumn += m) {
+          tiles++;
+          for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
+            const row = tileRow + i;
+            const column = tileColumn + j;
+            const inside = row >= 0 && row < outHeight && column >= 0 && column < outWidth;
+            gradientTile[i * m + j] = inside ? Math.abs(dy.data[((b * outChannels + o) * outHeight + row) * outWidth + column]) : 0;
+          }
+          for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dataTile[i * n + j] = xAt(b, c, tileRow + i, tileColumn + j);
+          const U = tileTransform(absA, gradientTile, m, m);
+          const V = tileTransform(absBT, dataTile, n, n);
+          for (let index = 0; index < n * n; index++) transformedSum[index] += U[index] * V[index];
+        }
+      }
+      if (tiles > tileCount) tileCount = tiles;
+      const Y = tileTransform(absGT, transformedSum, n, n);
+      for (let index = 0; index < r * r; index++) {
+        const target = (o * channelsPerGroup + cg) * r * r + index;
+        const value = Y[index] * EVALUATION_SAFETY;
+        if (value > dwValues[target]) dwValues[target] = value;
+      }
+    }
+  }
+  const dwDepth = transformDepth(transpose(AT)) + transformDepth(BT) + 1 + (tileCount - 1) + transformDepth(transpose(G));
+  return { dx: { depth: dxDepth, values: dxValues }, dw: { depth: dwDepth, values: dwValues } };
+}
+
+// ---------------------------------------------------------------------------
+// Validation of a declared class (module export, `cmd:` handshake, replay adapter.json).
+
+function describe(value: unknown): string {
+  return value === undefined ? 'nothing' : JSON.stringify(value) ?? String(value);
+}
+
+/**
+ * Check a declared `precision` ({ algorithm, tile?, fpmath }); problems are pushed as
+ * `precision...: expected ..., found ...` lines. Missing fields take the defaults
+ * (direct, strict); winograd needs a tile from WINOGRAD_TILES.
+ */
+export function validatePrecision(value: unknown, problems: string[]): PrecisionClass | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(`precision: expected an object { algorithm?, tile?, fpmath? }, found ${describe(value)}`);
+    return null;
+  }
+  const fields = value as Record<string, unknown>;
+  const before = problems.length;
+  for (const key of Object.keys(fields)) {
+    if (!['algorithm', 'tile', 'fpmath'].includes(key)) problems.push(`precision.${key}: unknown field; expected algorithm, tile, fpmath`);
+  }
+  const algorithm = fields.algorithm ?? 'direct';
+  if (typeof algorithm !== 'string' || !(PRECISION_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    problems.push(`precision.algorithm: expected one of ${PRECISION_ALGORITHMS.join(', ')}, found ${describe(fields.algorithm)}`);
+  }
+  const fpmath = fields.fpmath ?? 'strict';
+  if (typeof fpmath !== 'string' || !(FPMATH_MODES as readonly string[]).includes(fpmath)) {
+    problems.push(`precision.fpmath: expected one of ${FPMATH_MODES.join(', ')}, found ${describe(fields.fpmath)}`);
+  }
+  if (algorithm === 'fft') {
+    // The per-plane normwise FFT bound (docs/tolerance.md) is derived but not implemented yet: refuse rather than judge by a wrong bound.
+    problems.push("precision.algorithm: 'fft' is not supported by this version of the runner (no FFT bound is implemented yet); expected direct or winograd");
+  }
+  let tile: WinogradTile | undefined;
+  const tiles = WINOGRAD_TILES.map((candidate) => `{ output: ${candidate.output}, kernel: ${candidate.kernel} }`).join(' or ');
+  if (algorithm === 'winograd') {
+    const declaredTile = fields.tile as Partial<WinogradTile> | undefined;
+    tile = WINOGRAD_TILES.find((candidate) => candidate.output === declaredTile?.output && candidate.kernel === declaredTile?.kernel);
+    if (tile === undefined) problems.push(`precision.tile: expected ${tiles} for algorithm winograd, found ${describe(fields.tile)}`);
+  } else if (fields.tile !== undefined) {
+    problems.push(`precision.tile: only for algorithm winograd, found a tile with algorithm ${describe(algorithm)}`);
+  }
+  if (problems.length > before) return null;
+  return { algorithm: algorithm as PrecisionAlgorithm, ...(tile !== undefined ? { tile: { ...tile } } : {}), fpmath: fpmath as Fpmath };
+}
