@@ -3,7 +3,7 @@
  * conformance-runner: score a Conv2d backward implementation against the corpus.
  *
  *   conformance-runner --impl ./adapter.js [--fixtures DIR] [--filter EXPR] [--only ID]
- *                      [--json FILE] [--junit FILE] [--timeout MS] [--jobs N] [--shard I/N] [--verbose]
+ *                      [--json FILE] [--junit FILE] [--timeout MS] [--load-timeout MS] [--jobs N] [--shard I/N] [--verbose]
  *
  * Exit status: 0 when every selected, supported fixture passed (and at least one
  * did); 1 when any failed, errored, timed out or is missing, or when nothing ran;
@@ -20,7 +20,7 @@ import { formatConsoleReport, shouldColor } from './reports/console.js';
 import { writeJsonReport } from './reports/json.js';
 import { writeJunitReport } from './reports/junit.js';
 import { parseShard } from './shard.js';
-import { DEFAULT_TIMEOUT_MS, exitCodeFor, runConformance, type RunOptions } from './run.js';
+import { DEFAULT_LOAD_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, exitCodeFor, runConformance, type RunOptions } from './run.js';
 
 interface CliOptions {
   impl: string;
@@ -30,6 +30,7 @@ interface CliOptions {
   json?: string;
   junit?: string;
   timeout: string;
+  loadTimeout: string;
   jobs: string;
   shard?: string;
   verbose?: boolean;
@@ -59,7 +60,12 @@ function buildProgram(): Command {
     .option('--only <id>', 'run only this fixture id (repeatable, or comma-separated)', collect, [])
     .option('--json <file>', 'write the JSON report (schema/report.schema.json) to FILE')
     .option('--junit <file>', 'write a JUnit XML report to FILE')
-    .addOption(new Option('--timeout <ms>', 'per-fixture time limit in milliseconds (also the limit for loading the adapter)').default(String(DEFAULT_TIMEOUT_MS)))
+    .addOption(new Option('--timeout <ms>', 'per-fixture time limit in milliseconds').default(String(DEFAULT_TIMEOUT_MS)))
+    .addOption(
+      new Option('--load-timeout <ms>', "time limit in milliseconds for the adapter to start (import and init(), or a cmd: program's handshake), apart from --timeout").default(
+        String(DEFAULT_LOAD_TIMEOUT_MS),
+      ),
+    )
     .addOption(new Option('--jobs <n>', 'fixtures run in parallel, each job with its own adapter process').default('1'))
     .option('--shard <i/n>', 'run shard I of N (1-based): the fixtures at positions p (sorted ids) with p mod N = I-1')
     .option('--verbose', "show passing and skipped fixtures, error details, and forward the adapter's stdout/stderr to stderr")
@@ -107,6 +113,7 @@ export async function main(argv: string[]): Promise<number> {
       filter: options.filter,
       only: options.only,
       timeoutMs: positiveInteger(options.timeout, '--timeout', 'milliseconds per fixture'),
+      loadTimeoutMs: positiveInteger(options.loadTimeout, '--load-timeout', 'milliseconds for the adapter to start'),
       jobs: positiveInteger(options.jobs, '--jobs', 'number of parallel adapter processes'),
       shard: options.shard === undefined ? undefined : parseShard(options.shard),
       verbose: options.verbose === true,

@@ -51,6 +51,8 @@ import { outcomeBase, scoreFixture } from './score.js';
 import { checkShard, compareIds, selectShard, type Shard } from './shard.js';
 
 export const DEFAULT_TIMEOUT_MS = 60000;
+/** Adapter start-up (import and init(), or a cmd: program's handshake): generous, so a loaded machine cannot fail a healthy adapter. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 300000;
 
 export interface RunOptions {
   /** './adapter.js' (ESM or CJS module path) | 'cmd:python3 my_adapter.py' | 'replay:DIR' */
@@ -63,8 +65,10 @@ export interface RunOptions {
   only?: string[];
   /** 1-based index. */
   shard?: Shard;
-  /** Per fixture; default 60000. Also the limit for loading the adapter. */
+  /** Per fixture; default 60000. */
   timeoutMs?: number;
+  /** Adapter start-up limit (each process started, restarts included); default 300000. */
+  loadTimeoutMs?: number;
   /** Parallel adapter hosts; default 1. */
   jobs?: number;
   /** Forward the adapter's stdout/stderr to `adapterOutput` (default: discarded). */
@@ -81,8 +85,10 @@ export interface RunResult {
   impl: string;
   capabilities: AdapterCapabilities;
   corpus: { dir: string; bundled: boolean; corpusVersion: string; digest: string; fixtureCount: number };
-  selection: { filter: string | null; only: string[] | null; shard: Shard | null; selected: number };
+  /** notSelected: the corpus's fixtures that --only, --filter and --shard left out (fixtureCount - selected). */
+  selection: { filter: string | null; only: string[] | null; shard: Shard | null; selected: number; notSelected: number };
   timeoutMs: number;
+  loadTimeoutMs: number;
   jobs: number;
   /** Sorted by fixture id. */
   outcomes: Outcome[];
@@ -91,6 +97,8 @@ export interface RunResult {
   seconds: number;
   /** Time spent inside the adapter's conv2dBackward, measured in the adapter's process. */
   adapterSeconds: number;
+  /** Wall time of the first adapter start-up (import and init(), or up to a cmd: program's handshake): not runner overhead. */
+  startupSeconds: number;
 }
 
 export const OUTCOME_STATUSES: readonly OutcomeStatus[] = ['pass', 'fail', 'error', 'timeout', 'missing', 'skipped'];
@@ -137,9 +145,9 @@ export function parseImpl(impl: string): ImplSpec {
   return { kind: 'module', path: resolve(impl) };
 }
 
-function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeoutMs: number): AdapterHost {
-  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeoutMs);
-  if (spec.kind === 'command') return new CommandHost(spec.command, output, timeoutMs);
+function createHost(spec: ImplSpec, impl: string, output: HostOutput, loadTimeoutMs: number): AdapterHost {
+  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, loadTimeoutMs);
+  if (spec.kind === 'command') return new CommandHost(spec.command, output, loadTimeoutMs);
   return new ReplayHost(spec.dir);
 }
 
@@ -422,6 +430,7 @@ function withDetail<T extends object>(outcome: T, detail: string | undefined): T
 export async function runConformance(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const timeoutMs = checkPositiveInteger(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, '--timeout', 'milliseconds per fixture');
+  const loadTimeoutMs = checkPositiveInteger(options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, '--load-timeout', 'milliseconds for the adapter to start');
   const jobs = checkPositiveInteger(options.jobs ?? 1, '--jobs', 'number of adapter processes');
   if (options.shard !== undefined) checkShard(options.shard);
   const terms = options.filter !== undefined ? parseFilter(options.filter) : [];
@@ -431,6 +440,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   const hosts: AdapterHost[] = [];
   const outcomes: Outcome[] = [];
   let adapterSeconds = 0;
+  let startupSeconds = 0;
   let capabilities: AdapterCapabilities;
   let corpus: OpenedCorpus;
   let fixtureCount: number;
@@ -438,10 +448,14 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   try {
     // The first adapter process starts now and loads while the corpus is verified (on another
     // core); a corpus problem is still reported before an adapter that fails to load.
-    const first = createHost(spec, options.impl, output, timeoutMs);
+    const first = createHost(spec, options.impl, output, loadTimeoutMs);
     hosts.push(first);
+    const startCalled = performance.now();
     const firstStarted = first.start().then(
-      (declared) => ({ ok: true as const, declared }),
+      (declared) => {
+        startupSeconds = (performance.now() - startCalled) / 1000;
+        return { ok: true as const, declared };
+      },
       (error: unknown) => ({ ok: false as const, error }),
     );
     corpus = await openCorpus(options.fixturesDir);
@@ -455,7 +469,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     capabilities = firstReady.declared;
     const hostCount = Math.min(jobs, selectedCount);
     const others: AdapterHost[] = [];
-    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, timeoutMs));
+    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, loadTimeoutMs));
     hosts.push(...others);
     await Promise.all(others.map((host) => host.start()));
     options.onStart?.({ capabilities, total: selectedCount });
@@ -540,12 +554,15 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
       only: options.only !== undefined && options.only.length > 0 ? [...options.only] : null,
       shard: options.shard ?? null,
       selected: selectedCount,
+      notSelected: fixtureCount - selectedCount,
     },
     timeoutMs,
+    loadTimeoutMs,
     jobs,
     outcomes,
     counts,
     seconds: (performance.now() - started) / 1000,
     adapterSeconds,
+    startupSeconds,
   };
 }
