@@ -411,6 +411,7 @@ function finishFixture(prepared: Extract<Prepared, { kind: 'ready' }>, response:
   const base = outcomeBase(meta);
   if (response.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs: prepared.request.timeoutMs }, adapterSeconds: 0 };
   if (response.kind === 'missing') return { outcome: { ...base, status: 'missing', message: response.message }, adapterSeconds: 0 };
+  if (response.kind === 'unsupported') return { outcome: { ...base, status: 'skipped', reason: `unsupported: ${response.reason}` }, adapterSeconds: response.adapterSeconds ?? 0 };
   if (response.kind === 'error') {
     return { outcome: withDetail({ ...base, status: 'error', message: response.message }, response.detail), adapterSeconds: response.adapterSeconds ?? 0 };
   }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
 import type { AdapterCapabilities, FixtureMeta, OutputName, Tensor } from '../../src/types.js';
 import { OUTPUT_NAMES } from '../../src/types.js';
-import { describeExit, killOnExit, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
+import { describeExit, killOnExit, killProcessGroup, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
 import type { BackwardResultMessage, ChildMessage, RunnerMessage, SupportsAnswerMessage } from './protocol.js';
 import { checkOutputTensor } from './result-check.js';
@@ -99,6 +99,8 @@ export class ModuleHost implements AdapterHost {
     const child = fork(childEntry(), [this.modulePath], {
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Its own process group: helpers the adapter starts are killed with it (killProcessGroup).
+      detached: true,
     });
     this.child = child;
     let markEnded = (): void => {};
@@ -131,7 +133,7 @@ export class ModuleHost implements AdapterHost {
         reject(new ConformanceError('E_ADAPTER_LOAD', parts.join('\n'), { source: this.source }));
       };
       const timer = setTimeout(() => {
-        fail(`adapter ${this.source} did not finish loading (import and init()) within ${this.loadTimeoutMs} ms`);
+        fail(`adapter ${this.source} did not finish loading (import and init()) within ${this.loadTimeoutMs} ms (--load-timeout)`);
       }, this.loadTimeoutMs);
 
       child.on('message', (raw: ChildMessage) => {
@@ -253,7 +255,7 @@ export class ModuleHost implements AdapterHost {
   }
 
   private kill(child: ChildProcess): void {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killProcessGroup(child);
   }
 
   /** Send every job not yet sent to the current process, in order. */
@@ -385,7 +387,7 @@ export class ModuleHost implements AdapterHost {
     }
     const child = this.child;
     if (child === null || child.exitCode !== null || child.signalCode !== null) {
-      await this.exited;
+      await this.ended;
       return;
     }
     this.retired.add(child);
@@ -398,7 +400,8 @@ export class ModuleHost implements AdapterHost {
       this.kill(child);
     }
     const timer = setTimeout(() => this.kill(child), SHUTDOWN_GRACE_MS);
-    await this.exited;
+    // Its end handled: its output read (--verbose loses nothing), its process group killed.
+    await this.ended;
     clearTimeout(timer);
   }
 }
