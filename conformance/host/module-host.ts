@@ -56,8 +56,6 @@ export class ModuleHost implements AdapterHost {
   private child: ChildProcess | null = null;
   /** The process that has loaded the adapter and takes requests; null while none does. */
   private readyChild: ChildProcess | null = null;
-  /** Resolves when the latest process has exited. */
-  private exited: Promise<void> = Promise.resolve();
   /** Resolves when the latest process's end has been handled (its job failed, its queue freed). */
   private ended: Promise<void> = Promise.resolve();
   /** Asked and not yet answered, in the order sent: jobs[0] is the one the process is computing. */
@@ -170,7 +168,7 @@ export class ModuleHost implements AdapterHost {
         this.retire(child);
       });
       const untrack = killOnExit(() => this.kill(child));
-      this.exited = watchEnd(child, (code, signal) => {
+      void watchEnd(child, (code, signal) => {
         untrack();
         if (this.child === child) this.child = null;
         if (this.readyChild === child) this.readyChild = null;
