@@ -27,6 +27,7 @@ import { writeFileAtomic } from '../src/atomic-write.js';
 import { ConformanceError } from '../src/errors.js';
 import { loadManifest } from '../src/manifest.js';
 import { bundledCorpusDir, packageRoot } from '../src/paths.js';
+import { measureCommandRoundTrip, measureModuleOverhead } from './measure-hosts.js';
 import { measureGeneration } from './measure-generation.js';
 import { measureOracle } from './measure-oracle.js';
 import { distPath, measureRunner, measureRunnerRepeated, type RunnerMeasurement } from './measure-runner.js';
@@ -112,6 +113,10 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
     progress(`runner, onnxruntime adapter, bundled corpus (${repetitions.runner} runs)`);
     const onnxruntime = await measureRunnerRepeated({ impl: onnxruntimeAdapter, workDir: scratch, label: 'onnxruntime' }, repetitions.runner);
 
+    progress(`hosts: cmd: round trip with a program that answers at once, module host overhead (${repetitions.runner} runs each, start-up apart)`);
+    const command = await measureCommandRoundTrip({ fixturesDir: corpusDir, repetitions: repetitions.runner });
+    const moduleHost = await measureModuleOverhead({ impl: naiveAdapter, repetitions: repetitions.runner });
+
     let largeCorpus: BenchResult['runner']['largeCorpus'] = null;
     if (!options.quick) {
       const largeDir = join(scratch, `corpus-x${LARGE_CORPUS_SEEDS}`);
@@ -128,6 +133,9 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
       checkTarget('runner.overheadRatio', naive.median.overheadRatio, TARGETS.overheadRatio, 'x'),
       checkTarget('runner.onnxruntime.seconds', onnxruntime.median.seconds, TARGETS.onnxruntimeSeconds, 's'),
       checkTarget('runner.peakRssMB', naive.median.peakRssMB, TARGETS.peakRssMB, 'MB'),
+      checkTarget('hosts.command.runnerShareMs', command.runnerShareMs, TARGETS.commandRunnerShareMs, 'ms'),
+      checkTarget('hosts.module.overheadRatio', moduleHost.overheadRatio, TARGETS.overheadRatio, 'x'),
+      checkTarget('hosts.module.overheadRatio (aim)', moduleHost.overheadRatio, TARGETS.moduleOverheadRatioAim, 'x'),
     ];
     if (largeCorpus !== null) targets.push(checkTarget('runner.largeCorpus.peakRssMB', largeCorpus.peakRssMB, TARGETS.peakRssMB, 'MB'));
 
@@ -147,6 +155,7 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
         onnxruntime: { ...summarize(onnxruntime.median), repetitions: onnxruntime.runs },
         largeCorpus,
       },
+      hosts: { command, module: moduleHost },
       targets,
       benchSeconds: (performance.now() - benchStarted) / 1000,
     };

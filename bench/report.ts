@@ -2,6 +2,7 @@
  * The benchmark's result: its JSON shape, the targets of the performance issue
  * as data, and the short human table.
  */
+import type { CommandRoundTrip, ModuleOverhead } from './measure-hosts.js';
 import type { GenerationMeasurement } from './measure-generation.js';
 import type { OracleMeasurement } from './measure-oracle.js';
 import type { RunnerMeasurement } from './measure-runner.js';
@@ -15,6 +16,10 @@ export const TARGETS = {
   overheadRatio: 1.3,
   onnxruntimeSeconds: 10,
   peakRssMB: 250,
+  /** The runner's share of a cmd: round trip per fixture, ms (bench/measure-hosts.ts). */
+  commandRunnerShareMs: 1,
+  /** The module host's overhead ratio, start-up apart: the aim (TARGETS.overheadRatio is the limit). */
+  moduleOverheadRatioAim: 1.05,
 } as const;
 
 export interface TargetCheck {
@@ -42,6 +47,8 @@ export interface BenchResult {
     onnxruntime: RunnerSummary & { repetitions: Array<Pick<RunnerMeasurement, 'wallSeconds' | 'seconds' | 'adapterSeconds' | 'peakRssMB'>> };
     largeCorpus: (RunnerSummary & { seeds: number; fixtures: number; generateSeconds: number }) | null;
   };
+  /** The hosts' own cost, start-up apart (bench/measure-hosts.ts). */
+  hosts: { command: CommandRoundTrip; module: ModuleOverhead };
   targets: TargetCheck[];
   benchSeconds: number;
 }
@@ -95,6 +102,16 @@ export function formatTable(result: BenchResult): string {
   } else {
     rows.push(['10x corpus', 'skipped (--quick)']);
   }
+  const { command, module: moduleHost } = result.hosts;
+  rows.push([
+    'cmd: round trip',
+    `${fixed(command.roundTripMs, 2)} ms per fixture (program ${fixed((command.programSeconds / command.fixtures) * 1000, 2)} ms, runner share ${fixed(command.runnerShareMs, 2)} ms), ` +
+      `${command.fixtures} fixtures, start-up ${fixed(command.startupSeconds, 2)} s apart`,
+  ]);
+  rows.push([
+    'module host, naive',
+    `overhead ratio ${fixed(moduleHost.overheadRatio, 2)} with start-up (${fixed(moduleHost.startupSeconds, 2)} s) apart, ${fixed(moduleHost.overheadRatioWithStartup, 2)} with it`,
+  ]);
   for (const target of result.targets) {
     rows.push([`target ${target.metric}`, `${fixed(target.value, 2)} ${target.unit} < ${target.below} ${target.unit}: ${target.met ? 'met' : 'MISSED'}`]);
   }

@@ -43,6 +43,8 @@ import { outcomeBase, scoreFixture, type ErrorMap } from './score.js';
 import { checkShard, compareIds, selectShard, type Shard } from './shard.js';
 
 export const DEFAULT_TIMEOUT_MS = 60000;
+/** Adapter start-up (import and init(), or a cmd: program's handshake): generous, so a loaded machine cannot fail a healthy adapter. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 300000;
 
 export interface RunOptions {
   /** './adapter.js' (ESM or CJS module path) | 'cmd:python3 my_adapter.py' | 'replay:DIR' */
@@ -55,8 +57,10 @@ export interface RunOptions {
   only?: string[];
   /** 1-based index. */
   shard?: Shard;
-  /** Per fixture; default 60000. Also the limit for loading the adapter. */
+  /** Per fixture; default 60000. */
   timeoutMs?: number;
+  /** Adapter start-up limit (each process started, restarts included); default 300000. */
+  loadTimeoutMs?: number;
   /** Parallel adapter hosts; default 1. */
   jobs?: number;
   /** Forward the adapter's stdout/stderr to `adapterOutput` (default: discarded). */
@@ -102,8 +106,16 @@ export interface RunResult {
      */
     pin?: PinCheck;
   };
-  selection: { filter: string | null; only: string[] | null; shard: Shard | null; selected: number };
+  selection: {
+    filter: string | null;
+    only: string[] | null;
+    shard: Shard | null;
+    selected: number;
+    /** The corpus's fixtures that --only, --filter and --shard left out (fixtureCount - selected). */
+    notSelected: number;
+  };
   timeoutMs: number;
+  loadTimeoutMs: number;
   jobs: number;
   /** Sorted by fixture id. */
   outcomes: Outcome[];
@@ -112,6 +124,8 @@ export interface RunResult {
   seconds: number;
   /** Time spent inside the adapter's conv2dBackward, measured in the adapter's process. */
   adapterSeconds: number;
+  /** Wall time of the first adapter start-up (import and init(), or up to a cmd: program's handshake): not runner overhead. */
+  startupSeconds: number;
   /** Parameters, shapes (and error maps with `errorMaps`) of every fixture that did not pass or skip. */
   details: Record<string, FixtureDetail>;
   /** Set when maxFailures stopped the run early. */
@@ -184,10 +198,10 @@ export function parseImpl(impl: string): ImplSpec {
   return { kind: 'module', path: resolve(impl) };
 }
 
-function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeoutMs: number, browser?: string): AdapterHost {
-  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeoutMs);
-  if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, fixtureTimeoutMs: timeoutMs });
-  if (spec.kind === 'command') return new CommandHost(spec.command, output, timeoutMs);
+function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeouts: { fixtureMs: number; loadMs: number }, browser?: string): AdapterHost {
+  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeouts.loadMs);
+  if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, fixtureTimeoutMs: timeouts.fixtureMs });
+  if (spec.kind === 'command') return new CommandHost(spec.command, output, timeouts.loadMs);
   return new ReplayHost(spec.dir);
 }
 
@@ -380,6 +394,7 @@ function finishFixture(prepared: Extract<Prepared, { kind: 'ready' }>, response:
   const base = outcomeBase(meta);
   if (response.kind === 'timeout') return { outcome: { ...base, status: 'timeout', timeoutMs: prepared.request.timeoutMs }, adapterSeconds: 0, detail };
   if (response.kind === 'missing') return { outcome: { ...base, status: 'missing', message: response.message }, adapterSeconds: 0, detail };
+  if (response.kind === 'unsupported') return { outcome: { ...base, status: 'skipped', reason: `unsupported: ${response.reason}` }, adapterSeconds: response.adapterSeconds ?? 0 };
   if (response.kind === 'error') {
     return { outcome: withDetail({ ...base, status: 'error', message: response.message }, response.detail), adapterSeconds: response.adapterSeconds ?? 0, detail };
   }
@@ -406,18 +421,20 @@ function withDetail<T extends object>(outcome: T, detail: string | undefined): T
   return detail === undefined || detail === '' ? outcome : { ...outcome, detail };
 }
 
-function selectionOf(options: RunOptions, selected: number): RunResult['selection'] {
+function selectionOf(options: RunOptions, selected: number, fixtureCount: number): RunResult['selection'] {
   return {
     filter: options.filter ?? null,
     only: options.only !== undefined && options.only.length > 0 ? [...options.only] : null,
     shard: options.shard ?? null,
     selected,
+    notSelected: fixtureCount - selected,
   };
 }
 
 export async function runConformance(options: RunOptions): Promise<RunResult> {
   const started = performance.now();
   const timeoutMs = checkMilliseconds(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, '--timeout', 'milliseconds per fixture');
+  const loadTimeoutMs = checkMilliseconds(options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, '--load-timeout', 'milliseconds for the adapter to start');
   const jobs = checkPositiveInteger(options.jobs ?? 1, '--jobs', 'number of adapter processes');
   const repeat = checkPositiveInteger(options.repeat ?? 1, '--repeat', 'calls of the adapter per fixture');
   const maxFailures = options.maxFailures === undefined ? undefined : checkPositiveInteger(options.maxFailures, '--max-failures', 'failures before the run stops');
@@ -434,6 +451,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   const hosts: AdapterHost[] = [];
   const outcomes: Outcome[] = [];
   let adapterSeconds = 0;
+  let startupSeconds = 0;
   let capabilities: AdapterCapabilities;
   let corpus: OpenedCorpus;
   let pin: PinCheck;
@@ -442,10 +460,14 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   try {
     // The first adapter process starts now and loads while the corpus is verified (on another
     // core); a corpus problem is still reported before an adapter that fails to load.
-    const first = createHost(spec, options.impl, output, timeoutMs, options.browser);
+    const first = createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser);
     hosts.push(first);
+    const startCalled = performance.now();
     const firstStarted = first.start().then(
-      (declared) => ({ ok: true as const, declared }),
+      (declared) => {
+        startupSeconds = (performance.now() - startCalled) / 1000;
+        return { ok: true as const, declared };
+      },
       (error: unknown) => ({ ok: false as const, error }),
     );
     corpus = await openCorpus(options.fixturesDir);
@@ -470,14 +492,14 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     capabilities = firstReady.declared;
     const hostCount = Math.min(jobs, selectedCount);
     const others: AdapterHost[] = [];
-    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, timeoutMs, options.browser));
+    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser));
     hosts.push(...others);
     await Promise.all(others.map((host) => host.start()));
     options.onStart?.({
       capabilities,
       total: selectedCount,
       corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount, pin },
-      selection: selectionOf(options, selectedCount),
+      selection: selectionOf(options, selectedCount, fixtureCount),
     });
 
     let failure: unknown = null;
@@ -568,8 +590,9 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     impl: options.impl,
     capabilities,
     corpus: { dir: corpus.dir, bundled: corpus.bundled, corpusVersion: corpus.corpusVersion, digest: corpus.digest, fixtureCount, pin },
-    selection: selectionOf(options, selectedCount),
+    selection: selectionOf(options, selectedCount, fixtureCount),
     timeoutMs,
+    loadTimeoutMs,
     jobs,
     outcomes,
     counts,
@@ -578,5 +601,6 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     details,
     stopped,
     determinism: repeat > 1 ? { repeat, nondeterministic: nondeterministic.sort((a, b) => compareIds(a.id, b.id)) } : null,
+    startupSeconds,
   };
 }

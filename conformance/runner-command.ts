@@ -2,7 +2,7 @@
  * conformance-runner: score a Conv2d backward implementation against the corpus.
  *
  *   conformance-runner --impl ./adapter.js [--fixtures DIR] [--filter EXPR] [--only ID]
- *                      [--json FILE] [--junit FILE] [--html FILE] [--timeout MS] [--jobs N] [--shard I/N]
+ *                      [--json FILE] [--junit FILE] [--html FILE] [--timeout MS] [--load-timeout MS] [--jobs N] [--shard I/N]
  *                      [--bail | --max-failures N] [--repeat N] [--verbose]
  *
  * Exit status (cli/exit-codes.ts): 0 when every selected, supported fixture passed (and at least
@@ -23,7 +23,7 @@ import { writeHtmlReport } from './reports/html.js';
 import { writeJsonReport } from './reports/json.js';
 import { writeJunitReport } from './reports/junit.js';
 import { parseShard } from './shard.js';
-import { DEFAULT_TIMEOUT_MS, exitCodeFor, runConformance, type RunOptions, type RunResult } from './run.js';
+import { DEFAULT_LOAD_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, exitCodeFor, runConformance, type RunOptions, type RunResult } from './run.js';
 
 /** The parsed options of conformance-runner. */
 export interface RunnerCommandOptions {
@@ -38,6 +38,7 @@ export interface RunnerCommandOptions {
   maxFailures?: number;
   repeat: number;
   timeout: number;
+  loadTimeout: number;
   jobs: number;
   shard?: string;
   verbose?: boolean;
@@ -66,6 +67,7 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       filter: options.filter,
       only: options.only,
       timeoutMs: options.timeout,
+      loadTimeoutMs: options.loadTimeout,
       jobs: options.jobs,
       shard: options.shard === undefined ? undefined : parseShard(options.shard),
       verbose: options.verbose === true,
@@ -126,9 +128,14 @@ export const runnerCommand: CliCommand = {
           .default(1),
       )
       .addOption(
-        new Option('--timeout <ms>', 'per-fixture time limit in milliseconds, at most 2147483647 (also the limit for loading the adapter)')
+        new Option('--timeout <ms>', 'per-fixture time limit in milliseconds, at most 2147483647')
           .argParser(milliseconds('--timeout', 'milliseconds per fixture'))
           .default(DEFAULT_TIMEOUT_MS),
+      )
+      .addOption(
+        new Option('--load-timeout <ms>', "time limit in milliseconds for the adapter to start (import and init(), a cmd: program's handshake, a browser page), apart from --timeout")
+          .argParser(milliseconds('--load-timeout', 'milliseconds for the adapter to start'))
+          .default(DEFAULT_LOAD_TIMEOUT_MS),
       )
       .addOption(
         new Option('--jobs <n>', 'fixtures run in parallel, each job with its own adapter process')

@@ -102,6 +102,8 @@ export interface Report {
     only: string[] | null;
     shard: { index: number; count: number } | null;
     selected: number;
+    /** Fixtures of the corpus left out by --only, --filter and --shard (corpus.fixtureCount - selected). */
+    notSelected: number;
     timeoutMs: number;
     jobs: number;
   };

@@ -155,9 +155,20 @@ async function handle(message: RunnerMessage): Promise<void> {
   await handleBackward(message, current);
 }
 
+/** TypeScript adapter files, loaded through tsx (a runtime dependency of the runner). */
+const TYPESCRIPT_EXTENSION = /\.(ts|mts|cts|tsx)$/;
+
+/** Register tsx's ESM and CommonJS hooks in this process, so that import() and require() of .ts files work. */
+async function registerTypeScript(): Promise<void> {
+  const [esm, cjs] = await Promise.all([import('tsx/esm/api'), import('tsx/cjs/api')]);
+  esm.register();
+  cjs.register();
+}
+
 async function load(modulePath: string): Promise<void> {
   let namespace: Record<string, unknown>;
   try {
+    if (TYPESCRIPT_EXTENSION.test(modulePath)) await registerTypeScript();
     namespace = (await import(pathToFileURL(modulePath).href)) as Record<string, unknown>;
   } catch (error) {
     const { message, stack } = describeThrown(error);

@@ -3,6 +3,7 @@
  * child process (module-host.ts), another program speaking JSON lines
  * (command-host.ts, `cmd:`), or outputs computed elsewhere (replay-host.ts, `replay:`).
  */
+import { performance } from 'node:perf_hooks';
 import type { AdapterCapabilities, FixtureMeta, OutputName, Tensor } from '../../src/types.js';
 import type { ExpectedOutputs } from './result-check.js';
 
@@ -28,7 +29,9 @@ export type HostResponse =
     }
   | { kind: 'error'; message: string; detail?: string; adapterSeconds?: number }
   | { kind: 'timeout' }
-  | { kind: 'missing'; message: string };
+  | { kind: 'missing'; message: string }
+  /** The adapter declined this one fixture (cmd: protocol 1.1 `{"id", "unsupported": reason}`): a skip with its reason. */
+  | { kind: 'unsupported'; reason: string; adapterSeconds?: number };
 
 export type SupportResponse =
   | { kind: 'supported' }
@@ -91,13 +94,32 @@ export function describeExit(code: number | null, signal: NodeJS.Signals | null)
   return `exited with code ${code ?? 'unknown'}`;
 }
 
-/** After 'exit', how long to wait for the pipes to drain ('close') before reporting the end anyway. */
-const DRAIN_AFTER_EXIT_MS = 500;
+/** After 'exit', the pipes are read until they have been quiet this long (or have closed). */
+const DRAIN_IDLE_MS = 300;
+/** After 'exit', the pipes are read at most this long: a helper that escaped the process group and keeps writing is cut off. */
+const DRAIN_MAX_MS = 10000;
 
 /**
- * Watch a child process end. `onEnded` runs once, on 'close' (every line and
- * message the process wrote has been read by then) or shortly after 'exit' when
- * something else (a grandchild) keeps the pipes open. Returns a promise that
+ * Kill a process started `detached` (so it leads its own process group) and
+ * every process in that group: helpers an adapter started die with it.
+ */
+export function killProcessGroup(child: import('node:child_process').ChildProcess): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (error) {
+    // ESRCH: the group is already gone; anything else: fall back to the process itself.
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH' && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+/**
+ * Watch a child process (started `detached`) end. On 'exit' its process group is
+ * killed (helpers it left behind), and its stdout/stderr are read on until they
+ * close or stay quiet for DRAIN_IDLE_MS, so heavy output is not lost, yet a pipe a
+ * helper outside the group still holds never keeps the runner waiting: it is
+ * destroyed then. `onEnded` runs once, after that. Returns a promise that
  * resolves on 'exit'.
  */
 export function watchEnd(
@@ -105,15 +127,33 @@ export function watchEnd(
   onEnded: (code: number | null, signal: NodeJS.Signals | null) => void,
 ): Promise<void> {
   let ended = false;
+  let lastData = performance.now();
+  const touch = (): void => {
+    lastData = performance.now();
+  };
+  child.stdout?.on('data', touch);
+  child.stderr?.on('data', touch);
+  let timer: NodeJS.Timeout | undefined;
   const end = (code: number | null, signal: NodeJS.Signals | null): void => {
     if (ended) return;
     ended = true;
+    clearTimeout(timer);
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    child.stdin?.destroy();
     onEnded(code, signal);
   };
   child.once('close', (code: number | null, signal: NodeJS.Signals | null) => end(code, signal));
   return new Promise((resolve) => {
     child.once('exit', (code, signal) => {
-      setTimeout(() => end(code, signal), DRAIN_AFTER_EXIT_MS).unref();
+      killProcessGroup(child);
+      const exitedAt = performance.now();
+      const check = (): void => {
+        const now = performance.now();
+        if (now - lastData >= DRAIN_IDLE_MS || now - exitedAt >= DRAIN_MAX_MS) end(code, signal);
+        else timer = setTimeout(check, DRAIN_IDLE_MS);
+      };
+      timer = setTimeout(check, DRAIN_IDLE_MS);
       resolve();
     });
   });
@@ -123,9 +163,10 @@ const killersOnExit = new Set<() => void>();
 let exitHookInstalled = false;
 
 /**
- * Kill a child process if the runner exits while it still runs (Ctrl-C in the CLI
- * ends through process.exit, which runs 'exit' listeners). Returns the function
- * that stops tracking it, to call once it has ended.
+ * Run `kill` if the runner exits while the process (or temporary folder) it
+ * cleans up still exists: Ctrl-C and SIGTERM in the CLI end through
+ * process.exit, which runs 'exit' listeners (synchronous work only). Returns
+ * the function that stops tracking it, to call once it is cleaned up.
  */
 export function killOnExit(kill: () => void): () => void {
   if (!exitHookInstalled) {

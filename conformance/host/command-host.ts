@@ -1,8 +1,9 @@
 /**
  * `cmd:` adapters: a program in any language, started once and spoken to over
- * stdin/stdout, one JSON object per line (protocol conv2d-backward-conformance/1).
+ * stdin/stdout, one JSON object per line. docs/protocol.md is the reference;
+ * in short (protocol 1.0 = "conv2d-backward-conformance/1", 1.1 = ".../1.1"):
  *
- *   program -> runner (first):  {"protocol": "conv2d-backward-conformance/1", "name": "...",
+ *   program -> runner (first):  {"protocol": "conv2d-backward-conformance/1.1", "name": "...",
  *                                "layout": "NCHW", "filterLayout": "OIHW", "dtypes": ["float32"],
  *                                "supports": {"groups": true, "dilation": true, "asymmetricPads": true},
  *                                "outputs": ["dx", "dw", "db"]}            (all but protocol and name optional)
@@ -12,39 +13,177 @@
  *                                "inputs": {"x": "/tmp/.../x.npy", "w": ..., "dy": ...},
  *                                "outputs": {"dx": "/tmp/.../dx.npy", ...}}   (only declared outputs)
  *   program -> runner:          {"id": "...", "ok": true}  after writing every output file, or
- *                                {"id": "...", "ok": false, "error": "..."}; optional "seconds" (time computing)
+ *                                {"id": "...", "ok": false, "error": "..."}, or (1.1)
+ *                                {"id": "...", "unsupported": "reason"}; optional "seconds" (time computing)
  *   runner -> program (last):   {"type": "shutdown"}   then stdin closes.
- * Inputs are .npy files already in the declared layouts; outputs must be .npy in the same
- * layouts and the fixture's dtype. stdout lines that are not JSON objects are ignored
- * (and forwarded to stderr with --verbose), so the program may print freely.
+ *
+ * Requests are pipelined: up to COMMAND_HOST_MAX_IN_FLIGHT are written ahead while the
+ * program computes (each in its own folder), and answers must come in request order.
+ * A program that reads one line, answers it, then reads the next (every 1.0 program)
+ * sees no difference. stdout lines that are not JSON objects, or answer no pending
+ * request, are ignored (forwarded to stderr with --verbose); a line longer than
+ * MAX_LINE_BYTES is discarded as it streams and fails the fixture being computed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { ConformanceError, describeValue } from '../../src/errors.js';
 import { readNpyFile, writeNpy } from '../../src/npy.js';
 import { OUTPUT_NAMES, type AdapterCapabilities, type OutputName, type Tensor } from '../../src/types.js';
-import { describeExit, killOnExit, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
+import {
+  describeExit,
+  killOnExit,
+  killProcessGroup,
+  OutputTail,
+  watchEnd,
+  type AdapterHost,
+  type HostOutput,
+  type HostRequest,
+  type HostResponse,
+  type SupportResponse,
+} from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
 import { checkOutputTensor } from './result-check.js';
 
+/** Protocol 1.0 (its handshake string has no minor version). */
 export const COMMAND_PROTOCOL = 'conv2d-backward-conformance/1';
+/** Protocol 1.1: 1.0 plus the per-fixture "unsupported" answer. */
+export const COMMAND_PROTOCOL_1_1 = 'conv2d-backward-conformance/1.1';
+export const COMMAND_PROTOCOLS: readonly string[] = [COMMAND_PROTOCOL, COMMAND_PROTOCOL_1_1];
+/** The longest stdout line the runner reads (bytes, newline excluded); longer ones are discarded. */
+export const MAX_LINE_BYTES = 1024 * 1024;
+/** Requests written ahead to the program while it computes the first. */
+export const COMMAND_HOST_MAX_IN_FLIGHT = 4;
 
 const SHUTDOWN_GRACE_MS = 5000;
 
 type Answer = { kind: 'line'; value: Record<string, unknown>; seconds: number } | { kind: 'failed'; message: string; detail?: string } | { kind: 'timeout' };
 
+/** One request, from run() until its answer. */
+interface Job {
+  id: string;
+  line: string;
+  timeoutMs: number;
+  settle: (answer: Answer) => void;
+  /** The program the line was written to (null: not yet, or to be written again to a fresh one). */
+  sentTo: ChildProcess | null;
+  /** Runs while the job is the one the program computes (the first of the queue). */
+  timer: NodeJS.Timeout | null;
+  /** When the program could start on it (the previous answer arrived). */
+  startedAt: number;
+}
+
+/**
+ * Splits a byte stream into lines of at most `limit` bytes. A longer line is
+ * never held whole: its bytes are counted and dropped as they arrive, and
+ * `onOverlong` gets the count at its end.
+ */
+export class BoundedLineSplitter {
+  private parts: Buffer[] = [];
+  private size = 0;
+  /** Bytes of the current line dropped so far (> 0: the line is over the limit). */
+  private dropped = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly onLine: (line: string) => void,
+    private readonly onOverlong: (bytes: number) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    while (start < chunk.length) {
+      const newline = chunk.indexOf(0x0a, start);
+      const end = newline === -1 ? chunk.length : newline;
+      this.take(chunk.subarray(start, end));
+      if (newline === -1) return;
+      this.finishLine();
+      start = newline + 1;
+    }
+  }
+
+  /** The stream ended: a last line without a newline counts too. */
+  end(): void {
+    if (this.size > 0 || this.dropped > 0) this.finishLine();
+  }
+
+  private take(piece: Buffer): void {
+    if (piece.length === 0) return;
+    if (this.dropped > 0 || this.size + piece.length > this.limit) {
+      this.dropped += this.size + piece.length;
+      this.parts = [];
+      this.size = 0;
+      return;
+    }
+    this.parts.push(piece);
+    this.size += piece.length;
+  }
+
+  private finishLine(): void {
+    if (this.dropped > 0) {
+      const bytes = this.dropped;
+      this.dropped = 0;
+      this.onOverlong(bytes);
+      return;
+    }
+    const text = Buffer.concat(this.parts, this.size).toString('utf8');
+    this.parts = [];
+    this.size = 0;
+    this.onLine(text.endsWith('\r') ? text.slice(0, -1) : text);
+  }
+}
+
+/**
+ * Forwards a stream whole lines at a time (a partial line waits for its end, up to
+ * 64 KiB), so that forwarded stderr and stdout lines do not cut into each other.
+ */
+class LineForwarder {
+  private pending: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly write: (text: Buffer) => void) {}
+
+  push(chunk: Buffer): void {
+    const newline = chunk.lastIndexOf(0x0a);
+    if (newline === -1) {
+      this.pending.push(chunk);
+      this.size += chunk.length;
+      if (this.size > 64 * 1024) this.flush();
+      return;
+    }
+    this.write(Buffer.concat([...this.pending, chunk.subarray(0, newline + 1)]));
+    this.pending = newline + 1 < chunk.length ? [chunk.subarray(newline + 1)] : [];
+    this.size = chunk.length - newline - 1;
+  }
+
+  flush(): void {
+    if (this.size > 0) this.write(Buffer.concat(this.pending));
+    this.pending = [];
+    this.size = 0;
+  }
+}
+
 export class CommandHost implements AdapterHost {
+  readonly maxInFlight = COMMAND_HOST_MAX_IN_FLIGHT;
+  /** The program that wrote its handshake and takes requests; null while none does. */
   private child: ChildProcess | null = null;
-  private exited: Promise<void> = Promise.resolve();
-  private pending: { id: string; settle: (answer: Answer) => void } | null = null;
+  /** Resolves once the latest program's end has been handled (pipes drained, its job failed). */
+  private ended: Promise<void> = Promise.resolve();
+  /** A program being started, so that concurrent run() calls start one. */
+  private starting: Promise<{ ok: true } | { ok: false; message: string; detail?: string }> | null = null;
+  /** Asked and not yet answered, in the order sent: jobs[0] is the one the program computes. */
+  private jobs: Job[] = [];
+  /** Programs the runner ended on purpose (timeout, shutdown): their end is no job's fault. */
+  private readonly retired = new WeakSet<ChildProcess>();
   private readonly stderrTail = new OutputTail();
   private tempDir: string | null = null;
+  private untrackTempDir: () => void = () => {};
   private sequence = 0;
   private capabilities: AdapterCapabilities | null = null;
+  private closing = false;
 
   /**
    * @param command the shell command (what follows `cmd:`)
@@ -64,25 +203,36 @@ export class CommandHost implements AdapterHost {
     if (this.command.trim() === '') {
       throw new ConformanceError('E_USAGE', `--impl cmd:COMMAND: expected a command after 'cmd:', found nothing`, {});
     }
-    this.tempDir = await mkdtemp(join(tmpdir(), 'conformance-cmd-'));
+    const tempDir = await mkdtemp(join(tmpdir(), 'conformance-cmd-'));
+    this.tempDir = tempDir;
+    // Ctrl-C / SIGTERM end the CLI through process.exit: remove the folder on the way out.
+    this.untrackTempDir = killOnExit(() => rmSync(tempDir, { recursive: true, force: true }));
     this.capabilities = await this.spawn();
     return this.capabilities;
+  }
+
+  private forward(text: string | Buffer): void {
+    if (this.output.verbose) this.output.stream.write(text);
   }
 
   private spawn(): Promise<AdapterCapabilities> {
     this.stderrTail.clear();
     // detached: the shell and everything it starts form one process group, killed together.
     const child = spawn(this.command, { shell: true, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    this.child = child;
     child.stdin?.on('error', (error: Error) => {
-      // EPIPE once the program has exited: its exit is reported by the 'exit' handler.
+      // EPIPE once the program has exited: its exit is reported by the end handler.
       this.stderrTail.push(`\n[runner: writing to the program's stdin failed: ${error.message}]\n`);
     });
+    const stderrLines = new LineForwarder((text) => this.forward(text));
     child.stderr?.on('data', (chunk: Buffer) => {
       this.stderrTail.push(chunk.toString('utf8'));
-      if (this.output.verbose) this.output.stream.write(chunk);
+      stderrLines.push(chunk);
     });
-    const lines = createInterface({ input: child.stdout!, crlfDelay: Infinity });
+    child.stderr?.on('close', () => stderrLines.flush());
+    let markEnded = (): void => {};
+    this.ended = new Promise<void>((resolve) => {
+      markEnded = resolve;
+    });
 
     return new Promise<AdapterCapabilities>((resolve, reject) => {
       let loading = true;
@@ -90,25 +240,26 @@ export class CommandHost implements AdapterHost {
         if (!loading) return;
         loading = false;
         clearTimeout(timer);
-        this.kill(child);
+        this.retired.add(child);
+        killProcessGroup(child);
         const tail = this.stderrTail.text().trim();
         reject(new ConformanceError('E_ADAPTER_LOAD', tail === '' ? message : `${message}\nadapter stderr:\n${tail}`, { command: this.command }));
       };
-      const timer = setTimeout(() => fail(`adapter ${this.source} did not write its handshake line within ${this.loadTimeoutMs} ms`), this.loadTimeoutMs);
+      const timer = setTimeout(() => fail(`adapter ${this.source} did not write its handshake line within ${this.loadTimeoutMs} ms (--load-timeout)`), this.loadTimeoutMs);
 
-      lines.on('line', (line: string) => {
+      const onLine = (line: string): void => {
         const value = parseJsonObject(line);
         if (value === null) {
-          if (this.output.verbose) this.output.stream.write(`${line}\n`);
+          this.forward(`${line}\n`);
           return;
         }
         if (loading) {
           if (!('protocol' in value)) {
-            if (this.output.verbose) this.output.stream.write(`${line}\n`);
+            this.forward(`${line}\n`);
             return;
           }
-          if (value.protocol !== COMMAND_PROTOCOL) {
-            fail(`adapter ${this.source}: handshake "protocol": expected "${COMMAND_PROTOCOL}", found ${describeValue(value.protocol)}`);
+          if (typeof value.protocol !== 'string' || !COMMAND_PROTOCOLS.includes(value.protocol)) {
+            fail(`adapter ${this.source}: handshake "protocol": expected ${COMMAND_PROTOCOLS.map((name) => `"${name}"`).join(' or ')}, found ${describeValue(value.protocol)}`);
             return;
           }
           let capabilities: AdapterCapabilities;
@@ -120,79 +271,152 @@ export class CommandHost implements AdapterHost {
           }
           loading = false;
           clearTimeout(timer);
+          this.child = child;
           resolve(capabilities);
           return;
         }
-        const pending = this.pending;
-        if (pending !== null && value.id === pending.id) {
-          this.settle({ kind: 'line', value, seconds: 0 });
-        } else if (this.output.verbose) {
-          this.output.stream.write(`${line}\n`);
+        const head = this.jobs[0];
+        if (head !== undefined && head.sentTo === child && value.id === head.id) {
+          this.finishHead({ kind: 'line', value, seconds: (performance.now() - head.startedAt) / 1000 });
+        } else {
+          this.forward(`${line}\n`);
         }
-      });
+      };
+      const onOverlong = (bytes: number): void => {
+        const note = `[runner: discarded a stdout line of ${bytes} bytes, longer than the ${MAX_LINE_BYTES}-byte limit of the protocol]\n`;
+        this.stderrTail.push(note);
+        this.forward(note);
+        if (loading) {
+          fail(`adapter ${this.source}: wrote a stdout line of ${bytes} bytes before its handshake; protocol lines are at most ${MAX_LINE_BYTES} bytes`);
+          return;
+        }
+        const head = this.jobs[0];
+        if (head !== undefined && head.sentTo === child) {
+          this.finishHead({ kind: 'failed', message: `the adapter program wrote a stdout line of ${bytes} bytes while computing fixture ${head.id}; protocol lines are at most ${MAX_LINE_BYTES} bytes (the line was discarded)` });
+        }
+      };
+      const splitter = new BoundedLineSplitter(MAX_LINE_BYTES, onLine, onOverlong);
+      child.stdout?.on('data', (chunk: Buffer) => splitter.push(chunk));
+      child.stdout?.on('end', () => splitter.end());
       child.on('error', (error) => {
         if (loading) fail(`cannot start ${this.source}: ${error.message}`);
-        else this.settle({ kind: 'failed', message: `the adapter program failed: ${error.message}` });
       });
-      const untrack = killOnExit(() => this.kill(child));
-      this.exited = watchEnd(child, (code, signal) => {
+      const untrack = killOnExit(() => killProcessGroup(child));
+      void watchEnd(child, (code, signal) => {
         untrack();
         if (this.child === child) this.child = null;
         if (loading) {
           fail(`adapter ${this.source}: the program ${describeExit(code, signal)} before writing its handshake line`);
-          return;
+        } else {
+          this.onEnded(child, code, signal);
         }
-        const tail = this.stderrTail.text().trim();
-        const fixture = this.pending?.id ?? '';
-        this.settle({
-          kind: 'failed',
-          message: `the adapter program ${describeExit(code, signal)} while computing fixture ${fixture}`,
-          detail: tail === '' ? undefined : `adapter stderr:\n${tail}`,
-        });
+        markEnded();
       });
     });
   }
 
-  private settle(answer: Answer): void {
-    const pending = this.pending;
-    if (pending === null) return;
-    this.pending = null;
-    pending.settle(answer);
+  /** The program ended: fail the job it computed (unless the runner ended it); the rest go to a fresh one. */
+  private onEnded(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    const head = this.jobs[0];
+    if (head !== undefined && head.sentTo === child && !this.retired.has(child)) {
+      const tail = this.stderrTail.text().trim();
+      this.finishHead({
+        kind: 'failed',
+        message: `the adapter program ${describeExit(code, signal)} while computing fixture ${head.id}`,
+        detail: tail === '' ? undefined : `adapter stderr:\n${tail}`,
+      });
+    }
+    for (const job of this.jobs) if (job.sentTo === child) job.sentTo = null;
+    void this.pump();
   }
 
-  private kill(child: ChildProcess): void {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch (error) {
-      // ESRCH: the group is already gone; anything else: fall back to the process itself.
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') child.kill('SIGKILL');
+  /** Answer the first job and start the clock of the next one (already written to the program). */
+  private finishHead(answer: Answer): void {
+    const head = this.jobs.shift();
+    if (head === undefined) return;
+    if (head.timer !== null) clearTimeout(head.timer);
+    head.settle(answer);
+    this.armHead();
+  }
+
+  /** The first job's time limit runs from the moment the program can work on it. */
+  private armHead(): void {
+    const head = this.jobs[0];
+    if (head === undefined || head.timer !== null || head.sentTo === null || head.sentTo !== this.child) return;
+    const child = head.sentTo;
+    head.startedAt = performance.now();
+    head.timer = setTimeout(() => {
+      if (this.jobs[0] !== head) return;
+      // The program is stuck in this job: end it; the jobs written behind go to a fresh one.
+      this.retired.add(child);
+      if (this.child === child) this.child = null;
+      killProcessGroup(child);
+      this.finishHead({ kind: 'timeout' });
+    }, head.timeoutMs);
+  }
+
+  /** Write every job not yet written to the current program, in order, starting one if needed. */
+  private async pump(): Promise<void> {
+    while (this.jobs.length > 0 && !this.closing) {
+      const child = this.child;
+      if (child !== null) {
+        for (const job of this.jobs) {
+          if (job.sentTo === child) continue;
+          job.sentTo = child;
+          child.stdin?.write(job.line);
+        }
+        this.armHead();
+        return;
+      }
+      const ready = await this.ensureChild();
+      if (this.closing || ready.ok) continue;
+      // As each fixture would: the first fails, the next one tries again.
+      const head = this.jobs.shift();
+      if (head === undefined) return;
+      head.settle({ kind: 'failed', message: ready.message, detail: ready.detail });
     }
   }
 
+  /** A fresh program, started once the previous one's end has been handled. */
+  private ensureChild(): Promise<{ ok: true } | { ok: false; message: string; detail?: string }> {
+    if (this.child !== null) return Promise.resolve({ ok: true });
+    if (this.starting === null) {
+      const starting = this.ended
+        .then(() => {
+          if (this.closing) throw new Error('the runner is shutting down');
+          return this.spawn();
+        })
+        .then(
+          () => ({ ok: true as const }),
+          (error: unknown) => {
+            const [first, ...rest] = (error as Error).message.split('\n');
+            return { ok: false as const, message: `the adapter program could not be restarted after it ended: ${first}`, detail: rest.join('\n') || undefined };
+          },
+        )
+        .finally(() => {
+          if (this.starting === starting) this.starting = null;
+        });
+      this.starting = starting;
+    }
+    return this.starting;
+  }
+
   async checkSupport(): Promise<SupportResponse> {
-    // A cmd: adapter declares flags only; the runner decides from them.
+    // A cmd: adapter declares flags, and may answer "unsupported" per fixture (protocol 1.1).
     return { kind: 'supported' };
   }
 
   async run(request: HostRequest): Promise<HostResponse> {
-    if (this.child === null) {
-      try {
-        await this.spawn();
-      } catch (error) {
-        const [first, ...rest] = (error as Error).message.split('\n');
-        return { kind: 'error', message: `the adapter program could not be restarted after it ended: ${first}`, detail: rest.join('\n') || undefined };
-      }
-    }
-    const child = this.child!;
+    if (this.closing) return { kind: 'error', message: 'the runner is shutting down' };
     const { meta } = request;
-    const folder = join(this.tempDir!, `${++this.sequence}`);
-    await mkdir(folder);
+    // mkdtemp: a name nobody (the adapter included) can have taken before.
+    const folder = mkdtempSync(join(this.tempDir!, `${++this.sequence}-`));
     try {
       const inputs = { x: join(folder, 'x.npy'), w: join(folder, 'w.npy'), dy: join(folder, 'dy.npy') };
-      await writeFile(inputs.x, writeNpy(request.x, inputs.x));
-      await writeFile(inputs.w, writeNpy(request.w, inputs.w));
-      await writeFile(inputs.dy, writeNpy(request.dy, inputs.dy));
+      // Synchronous: a few small files, cheaper than thread-pool round trips (the runner's share per fixture).
+      writeFileSync(inputs.x, writeNpy(request.x, inputs.x));
+      writeFileSync(inputs.w, writeNpy(request.w, inputs.w));
+      writeFileSync(inputs.dy, writeNpy(request.dy, inputs.dy));
       const outputPaths: Partial<Record<OutputName, string>> = {};
       const shapes: Record<string, number[]> = { x: request.x.shape, w: request.w.shape, dy: request.dy.shape };
       for (const name of OUTPUT_NAMES) {
@@ -201,7 +425,7 @@ export class CommandHost implements AdapterHost {
         outputPaths[name] = join(folder, `${name}.npy`);
         shapes[name] = expected.shape;
       }
-      const line = JSON.stringify({
+      const line = `${JSON.stringify({
         type: 'backward',
         id: meta.id,
         dtype: meta.dtype,
@@ -211,75 +435,87 @@ export class CommandHost implements AdapterHost {
         shapes,
         inputs,
         outputs: outputPaths,
-      });
-      const start = performance.now();
+      })}\n`;
       const answer = await new Promise<Answer>((resolve) => {
-        const timer = setTimeout(() => this.settle({ kind: 'timeout' }), request.timeoutMs);
-        this.pending = {
-          id: meta.id,
-          settle: (result) => {
-            clearTimeout(timer);
-            resolve(result);
-          },
-        };
-        child.stdin!.write(`${line}\n`);
+        this.jobs.push({ id: meta.id, line, timeoutMs: request.timeoutMs, settle: resolve, sentTo: null, timer: null, startedAt: performance.now() });
+        void this.pump();
       });
-      const roundTrip = (performance.now() - start) / 1000;
-      if (answer.kind !== 'line') {
-        this.kill(child);
-        await this.exited;
-        if (this.child === child) this.child = null;
-        return answer.kind === 'timeout' ? { kind: 'timeout' } : { kind: 'error', message: answer.message, detail: answer.detail };
-      }
-      const reply = answer.value;
-      const reported = reply.seconds;
-      const adapterSeconds = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : roundTrip;
-      if (reply.ok === false) {
-        const text = typeof reply.error === 'string' && reply.error !== '' ? reply.error : describeValue(reply.error);
-        return { kind: 'error', message: `the adapter reported an error: ${text}`, adapterSeconds };
-      }
-      if (reply.ok !== true) {
-        return { kind: 'error', message: `answer for ${meta.id}: expected "ok": true or false, found ${describeValue(reply.ok)}`, adapterSeconds };
-      }
-      const outputs: Partial<Record<OutputName, Tensor>> = {};
-      for (const name of OUTPUT_NAMES) {
-        const expected = request.expected[name];
-        const path = outputPaths[name];
-        if (expected === undefined || path === undefined) continue;
-        let tensor: Tensor;
-        try {
-          tensor = await readNpyFile(path, { convert: true, expected: { ...expected, what: `the expected ${name}` } });
-        } catch (error) {
-          return { kind: 'error', message: `the adapter answered ok for ${meta.id} but ${name} could not be read: ${(error as Error).message}`, adapterSeconds };
-        }
-        try {
-          outputs[name] = checkOutputTensor(name, tensor, expected);
-        } catch (error) {
-          return { kind: 'error', message: `${(error as Error).message} (in ${path})`, adapterSeconds };
-        }
-      }
-      return { kind: 'ok', outputs, adapterSeconds, notes: [] };
+      if (answer.kind === 'timeout') return { kind: 'timeout' };
+      if (answer.kind === 'failed') return { kind: 'error', message: answer.message, detail: answer.detail };
+      return await this.readAnswer(meta.id, answer.value, answer.seconds, request, outputPaths);
     } finally {
-      await rm(folder, { recursive: true, force: true });
+      rmSync(folder, { recursive: true, force: true });
     }
   }
 
+  /** Turn an answer line into a response: the outputs read and checked, or the program's own error or refusal. */
+  private async readAnswer(
+    id: string,
+    reply: Record<string, unknown>,
+    roundTrip: number,
+    request: HostRequest,
+    outputPaths: Partial<Record<OutputName, string>>,
+  ): Promise<HostResponse> {
+    const reported = reply.seconds;
+    const adapterSeconds = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : roundTrip;
+    if ('unsupported' in reply) {
+      const reason = reply.unsupported;
+      if (typeof reason !== 'string' || reason.trim() === '') {
+        return { kind: 'error', message: `answer for ${id}: "unsupported": expected a non-empty reason string, found ${describeValue(reason)}`, adapterSeconds };
+      }
+      return { kind: 'unsupported', reason: reason.trim(), adapterSeconds };
+    }
+    if (reply.ok === false) {
+      const text = typeof reply.error === 'string' && reply.error !== '' ? reply.error : describeValue(reply.error);
+      return { kind: 'error', message: `the adapter reported an error: ${text}`, adapterSeconds };
+    }
+    if (reply.ok !== true) {
+      return { kind: 'error', message: `answer for ${id}: expected "ok": true or false, or "unsupported": "reason", found "ok": ${describeValue(reply.ok)}`, adapterSeconds };
+    }
+    const outputs: Partial<Record<OutputName, Tensor>> = {};
+    for (const name of OUTPUT_NAMES) {
+      const expected = request.expected[name];
+      const path = outputPaths[name];
+      if (expected === undefined || path === undefined) continue;
+      let tensor: Tensor;
+      try {
+        tensor = await readNpyFile(path, { convert: true, expected: { ...expected, what: `the expected ${name}` } });
+      } catch (error) {
+        return { kind: 'error', message: `the adapter answered ok for ${id} but ${name} could not be read: ${(error as Error).message}`, adapterSeconds };
+      }
+      try {
+        outputs[name] = checkOutputTensor(name, tensor, expected);
+      } catch (error) {
+        return { kind: 'error', message: `${(error as Error).message} (in ${path})`, adapterSeconds };
+      }
+    }
+    return { kind: 'ok', outputs, adapterSeconds, notes: [] };
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
+    for (const job of this.jobs.splice(0)) {
+      if (job.timer !== null) clearTimeout(job.timer);
+      job.settle({ kind: 'failed', message: 'the runner is shutting down' });
+    }
+    await this.starting;
     const child = this.child;
     this.child = null;
-    this.settle({ kind: 'failed', message: 'the runner is shutting down' });
     if (child !== null) {
+      this.retired.add(child);
       if (child.stdin?.writable) {
         child.stdin.write(`${JSON.stringify({ type: 'shutdown' })}\n`);
         child.stdin.end();
       }
-      const timer = setTimeout(() => this.kill(child), SHUTDOWN_GRACE_MS);
-      await this.exited;
+      const timer = setTimeout(() => killProcessGroup(child), SHUTDOWN_GRACE_MS);
+      await this.ended;
       clearTimeout(timer);
     }
+    await this.ended;
     if (this.tempDir !== null) {
       await rm(this.tempDir, { recursive: true, force: true });
       this.tempDir = null;
+      this.untrackTempDir();
     }
   }
 }
@@ -296,4 +532,3 @@ function parseJsonObject(line: string): Record<string, unknown> | null {
   }
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
 }
-

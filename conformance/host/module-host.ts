@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
 import type { AdapterCapabilities, FixtureMeta, OutputName, Tensor } from '../../src/types.js';
 import { OUTPUT_NAMES } from '../../src/types.js';
-import { describeExit, killOnExit, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
+import { describeExit, killOnExit, killProcessGroup, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
 import type { BackwardResultMessage, ChildMessage, RunnerMessage, SupportsAnswerMessage } from './protocol.js';
 import { checkOutputTensor } from './result-check.js';
@@ -56,8 +56,6 @@ export class ModuleHost implements AdapterHost {
   private child: ChildProcess | null = null;
   /** The process that has loaded the adapter and takes requests; null while none does. */
   private readyChild: ChildProcess | null = null;
-  /** Resolves when the latest process has exited. */
-  private exited: Promise<void> = Promise.resolve();
   /** Resolves when the latest process's end has been handled (its job failed, its queue freed). */
   private ended: Promise<void> = Promise.resolve();
   /** Asked and not yet answered, in the order sent: jobs[0] is the one the process is computing. */
@@ -99,6 +97,8 @@ export class ModuleHost implements AdapterHost {
     const child = fork(childEntry(), [this.modulePath], {
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Its own process group: helpers the adapter starts are killed with it (killProcessGroup).
+      detached: true,
     });
     this.child = child;
     let markEnded = (): void => {};
@@ -131,7 +131,7 @@ export class ModuleHost implements AdapterHost {
         reject(new ConformanceError('E_ADAPTER_LOAD', parts.join('\n'), { source: this.source }));
       };
       const timer = setTimeout(() => {
-        fail(`adapter ${this.source} did not finish loading (import and init()) within ${this.loadTimeoutMs} ms`);
+        fail(`adapter ${this.source} did not finish loading (import and init()) within ${this.loadTimeoutMs} ms (--load-timeout)`);
       }, this.loadTimeoutMs);
 
       child.on('message', (raw: ChildMessage) => {
@@ -168,7 +168,7 @@ export class ModuleHost implements AdapterHost {
         this.retire(child);
       });
       const untrack = killOnExit(() => this.kill(child));
-      this.exited = watchEnd(child, (code, signal) => {
+      void watchEnd(child, (code, signal) => {
         untrack();
         if (this.child === child) this.child = null;
         if (this.readyChild === child) this.readyChild = null;
@@ -253,7 +253,7 @@ export class ModuleHost implements AdapterHost {
   }
 
   private kill(child: ChildProcess): void {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killProcessGroup(child);
   }
 
   /** Send every job not yet sent to the current process, in order. */
@@ -385,7 +385,7 @@ export class ModuleHost implements AdapterHost {
     }
     const child = this.child;
     if (child === null || child.exitCode !== null || child.signalCode !== null) {
-      await this.exited;
+      await this.ended;
       return;
     }
     this.retired.add(child);
@@ -398,7 +398,8 @@ export class ModuleHost implements AdapterHost {
       this.kill(child);
     }
     const timer = setTimeout(() => this.kill(child), SHUTDOWN_GRACE_MS);
-    await this.exited;
+    // Its end handled: its output read (--verbose loses nothing), its process group killed.
+    await this.ended;
     clearTimeout(timer);
   }
 }

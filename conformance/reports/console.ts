@@ -354,10 +354,15 @@ export class ConsoleReporter {
     if (result.counts.pass > 0) {
       lines.push(`Passes by grade: ${grades.exact} exact, ${grades.tight} tight, ${grades['within-bound']} within bound`);
     }
+    // The adapter's own start-up (import torch, init()) is not runner overhead: it is shown apart.
+    const fixtureSeconds = Math.max(0, result.seconds - result.startupSeconds);
     lines.push(
-      `Time: ${result.seconds.toFixed(2)} s total, ${result.adapterSeconds.toFixed(2)} s inside the adapter` +
-        (result.adapterSeconds > 0 ? ` (runner overhead ratio ${(result.seconds / result.adapterSeconds).toFixed(2)})` : ''),
+      `Time: ${result.seconds.toFixed(2)} s total, ${result.startupSeconds.toFixed(2)} s adapter start-up, ${result.adapterSeconds.toFixed(2)} s inside the adapter` +
+        (result.adapterSeconds > 0 ? ` (runner overhead ratio ${(fixtureSeconds / result.adapterSeconds).toFixed(2)}, start-up apart)` : ''),
     );
+    if (result.selection.notSelected > 0) {
+      lines.push(`Not selected: ${result.selection.notSelected} of ${result.corpus.fixtureCount} fixtures (left out by --only, --filter or --shard)`);
+    }
     const clean = result.counts.fail + result.counts.error + result.counts.timeout + result.counts.missing === 0 && result.counts.pass > 0;
     lines.push(paint(clean ? 'green' : 'red', summaryLine(result.counts)));
     if (result.counts.pass === 0 && result.counts.fail + result.counts.error + result.counts.timeout + result.counts.missing === 0) {

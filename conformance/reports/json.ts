@@ -102,6 +102,7 @@ export function buildJsonReport(result: RunResult, options: { createdAt?: Date }
       only: result.selection.only === null ? null : [...result.selection.only],
       shard: result.selection.shard === null ? null : { ...result.selection.shard },
       selected: result.selection.selected,
+      notSelected: result.selection.notSelected,
       timeoutMs: result.timeoutMs,
       jobs: result.jobs,
     },

@@ -247,10 +247,11 @@ export const reportSchema: JSONSchemaType<Report> = {
           additionalProperties: false,
         }),
         selected: nonNegativeInteger,
+        notSelected: nonNegativeInteger,
         timeoutMs: { type: 'integer', minimum: 1 },
         jobs: { type: 'integer', minimum: 1 },
       },
-      required: ['filter', 'only', 'shard', 'selected', 'timeoutMs', 'jobs'],
+      required: ['filter', 'only', 'shard', 'selected', 'notSelected', 'timeoutMs', 'jobs'],
       additionalProperties: false,
     },
     counts: {

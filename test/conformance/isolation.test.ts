@@ -4,64 +4,13 @@
  * reports it as an error / timeout / failure with the message the user sees,
  * starts a fresh process, and the fixtures after it still pass. Nothing the
  * adapter prints or how it exits can make the run pass.
+ * The error cases (an error outcome each) are in isolation-errors.test.ts.
  */
-import { join } from 'node:path';
-import t, { type Test } from 'tap';
-import type { Report, ReportOutcome } from '../../src/report-types.js';
-import { buildSmallCorpus } from '../helpers/small-corpus.js';
-import { adapterPath, readReport, runCli, type CliRun } from './run-cli.js';
+import t from 'tap';
+import { HANG_TIMEOUT_MS, misbehaviour, othersPassed, TARGET } from './isolation-helpers.js';
+import { adapterPath, runCli } from './run-cli.js';
 
-const root = t.testdir();
-const corpus = await buildSmallCorpus(join(root, 'corpus'));
-const TARGET = 'plain-normal-f32';
-/** Long enough for a healthy fixture on a loaded machine; the hanging adapters use it up. */
-const HANG_TIMEOUT_MS = 3000;
-let reports = 0;
-
-async function runMisbehaving(file: string, extra: string[] = []): Promise<{ run: CliRun; report: Report; target: ReportOutcome }> {
-  const jsonPath = join(root, `report-${++reports}.json`);
-  const run = await runCli(['--impl', adapterPath(file), '--fixtures', corpus.dir, '--json', jsonPath, ...extra], { MISBEHAVE_ON: TARGET });
-  const report = readReport(jsonPath);
-  return { run, report, target: report.outcomes.find((outcome) => outcome.id === TARGET)! };
-}
-
-/** The other 5 float32/float64 fixtures pass (float16 is skipped): the run went on after the misbehaviour. */
-function othersPassed(t: Test, report: Report): void {
-  const others = report.outcomes.filter((outcome) => outcome.id !== TARGET && outcome.dtype !== 'float16');
-  t.same(
-    others.map((outcome) => outcome.status),
-    others.map(() => 'pass'),
-    'every other fixture passed, including those after the misbehaving one',
-  );
-  const after = others.filter((outcome) => outcome.id > TARGET);
-  t.ok(after.length >= 2, 'fixtures sort after the target, so a fresh process served them');
-}
-
-const errorCases: [string, string][] = [
-  ['throws.mjs', `conv2dBackward threw: RangeError: deliberate failure on ${TARGET}`],
-  ['rejects.mjs', 'conv2dBackward threw: rejected asynchronously'],
-  ['wrong-shape.mjs', 'dx.shape: expected [2, 3, 5, 5] (NCHW), found [5, 5, 3, 2]'],
-  ['wrong-dtype.mjs', `dw.dtype: expected 'float32' (the fixture's dtype), found "float64"`],
-  ['wrong-array-type.mjs', 'db.data: expected a Float32Array, found an Array of 4 elements'],
-  ['exits-0.mjs', `the adapter called process.exit(0) while computing fixture ${TARGET}`],
-  ['exits-1.mjs', `the adapter called process.exit(1) while computing fixture ${TARGET}`],
-  ['aborts.mjs', `the adapter's process was killed by signal SIGABRT while computing fixture ${TARGET}`],
-  ['kills-itself.mjs', `the adapter's process was killed by signal SIGKILL while computing fixture ${TARGET}`],
-  ['uncaught-later.mjs', `uncaught exception in the adapter's process: TypeError: thrown from a timer while computing fixture ${TARGET}`],
-];
-
-for (const [file, message] of errorCases) {
-  t.test(`${file}: error outcome, exit 1, the run goes on`, async (t) => {
-    const { run, report, target } = await runMisbehaving(file);
-    t.equal(run.code, 1);
-    t.equal(target.status, 'error');
-    t.equal(target.message, message);
-    t.equal(report.counts.error, 1);
-    othersPassed(t, report);
-    t.ok(run.stdout.includes(`ERROR   ${TARGET}  ${message}\n`), 'the console names the fixture and the message');
-    t.equal(run.stdout.trimEnd().split('\n').pop(), '5 passed, 0 failed, 1 skipped, 1 error (1 error, 0 timeouts, 0 missing)');
-  });
-}
+const { corpus, run: runMisbehaving } = await misbehaviour(t.testdir());
 
 t.test('an adapter that prints a passing summary and exits 0 cannot make the run pass', async (t) => {
   const { run } = await runMisbehaving('exits-0.mjs');

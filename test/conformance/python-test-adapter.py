@@ -16,12 +16,20 @@ Options (for tests):
   --wrong-on TEXT             add 1 to dw[0] on those fixtures
   --noise                     print non-protocol lines on stdout and stderr
   --protocol TEXT             handshake with another protocol string
+  --unsupported-on TEXT       answer {"unsupported": reason} on those fixtures (protocol 1.1)
+  --long-line-on TEXT         on those fixtures, answer with a line of 2 MiB (over the 1 MiB limit)
+  --helper-pidfile PATH       start a helper process (sleep 300) that inherits stdout; write its pid to PATH
+  --helper-escapes            the helper leaves the process group (a new session), so only its pipe remains
+  --flood N                   at shutdown, write N numbered lines to stdout and to stderr, then exit
+  --take-next-folders         create the folders the old runner would have used for the next fixtures
 """
 import argparse
 import ast
 import json
 import math
+import os
 import struct
+import subprocess
 import sys
 import time
 
@@ -168,8 +176,19 @@ def main():
     parser.add_argument('--wrong-on')
     parser.add_argument('--noise', action='store_true')
     parser.add_argument('--protocol', default=PROTOCOL)
+    parser.add_argument('--unsupported-on')
+    parser.add_argument('--long-line-on')
+    parser.add_argument('--helper-pidfile')
+    parser.add_argument('--helper-escapes', action='store_true')
+    parser.add_argument('--flood', type=int, default=0)
+    parser.add_argument('--take-next-folders', action='store_true')
     options = parser.parse_args()
     outputs = options.outputs.split(',')
+
+    if options.helper_pidfile:
+        helper = subprocess.Popen(['sleep', '300'], start_new_session=options.helper_escapes)
+        with open(options.helper_pidfile, 'w') as handle:
+            handle.write(str(helper.pid))
 
     if options.noise:
         print('python adapter starting up (not JSON)', flush=True)
@@ -187,8 +206,20 @@ def main():
             continue
         request = json.loads(line)
         if request.get('type') == 'shutdown':
+            for index in range(options.flood):
+                print(f'flood stdout {index}')
+                print(f'flood stderr {index}', file=sys.stderr)
             break
         fixture_id = request['id']
+        if options.take_next_folders:
+            folder = os.path.dirname(request['inputs']['x'])
+            parent, name = os.path.split(folder)
+            number = int(name.split('-')[0]) if name.split('-')[0].isdigit() else 0
+            for ahead in range(1, 6):
+                os.makedirs(os.path.join(parent, str(number + ahead)), exist_ok=True)
+        if matches(options.unsupported_on, fixture_id):
+            send({'id': fixture_id, 'unsupported': 'one stride for both axes only'})
+            continue
         if options.noise:
             print(f'computing {fixture_id}', flush=True)
             print(json.dumps({'id': 'not-' + fixture_id, 'ok': True}), flush=True)
@@ -209,7 +240,10 @@ def main():
         for name, path in request['outputs'].items():
             shape, values = result[name]
             write_npy(path, descr, shape, values)
-        send({'id': fixture_id, 'ok': True, 'seconds': time.perf_counter() - start})
+        answer = {'id': fixture_id, 'ok': True, 'seconds': time.perf_counter() - start}
+        if matches(options.long_line_on, fixture_id):
+            answer['padding'] = 'x' * (2 * 1024 * 1024)
+        send(answer)
 
 
 if __name__ == '__main__':

@@ -27,7 +27,7 @@ function resultFor(dir: string): RunResult {
     impl: './adapter.js',
     capabilities: { name: 'test', layout: 'NCHW', filterLayout: 'OIHW', dtypes: ['float32'], supports: 'function', outputs: ['dx', 'dw', 'db'] },
     corpus: { dir, bundled: false, corpusVersion: corpus.manifest.corpusVersion, digest: corpus.manifest.digest, fixtureCount: corpus.ids.length },
-    selection: { filter: null, only: null, shard: null, selected: 0 },
+    selection: { filter: null, only: null, shard: null, selected: 0, notSelected: 0 },
     timeoutMs: 1000,
     jobs: 1,
     outcomes: [],
@@ -37,6 +37,8 @@ function resultFor(dir: string): RunResult {
     details: {},
     stopped: null,
     determinism: null,
+    loadTimeoutMs: 300000,
+    startupSeconds: 0,
   };
 }
 

@@ -70,8 +70,9 @@ const result: RunResult = {
   impl: './my adapter.js',
   capabilities: { name: 'test <adapter>', layout: 'NHWC', filterLayout: 'HWIO', dtypes: ['float32'], supports: 'function', outputs: ['dx', 'dw', 'db'] },
   corpus: { dir: '/corpus', bundled: false, corpusVersion: '1.0.0', digest: 'a'.repeat(64), fixtureCount: 10 },
-  selection: { filter: 'family!=zeros', only: null, shard: { index: 1, count: 2 }, selected: 6 },
+  selection: { filter: 'family!=zeros', only: null, shard: { index: 1, count: 2 }, selected: 6, notSelected: 4 },
   timeoutMs: 1500,
+  loadTimeoutMs: 300000,
   jobs: 2,
   outcomes,
   counts: { pass: 1, fail: 1, error: 1, timeout: 1, missing: 1, skipped: 1 },
@@ -87,6 +88,7 @@ const result: RunResult = {
   },
   stopped: null,
   determinism: { repeat: 3, nondeterministic: [{ id: 'a-pass', outputs: ['dw'] }] },
+  startupSeconds: 0.2,
 };
 
 t.test('report numbers: non-finite values become strings and come back', async (t) => {

@@ -41,7 +41,7 @@ t.test('a run: sorted outcomes, counts, capabilities, corpus identity, progress'
   t.equal(result.corpus.bundled, false);
   t.ok(result.adapterSeconds > 0, 'time inside the adapter is measured');
   t.ok(result.seconds >= result.adapterSeconds, 'the wall time includes the time inside the adapter');
-  t.same(result.selection, { filter: null, only: null, shard: null, selected: 7 });
+  t.same(result.selection, { filter: null, only: null, shard: null, selected: 7, notSelected: 0 });
 });
 
 t.test('--jobs 2 gives the same outcomes as one job', async (t) => {
