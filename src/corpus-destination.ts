@@ -91,7 +91,7 @@ export async function checkReplaceableDestination(dest: string): Promise<Destina
     if (!isConformanceError(error)) throw error;
     const sample = names.slice(0, 3);
     const more = names.length > sample.length ? `, ... (${names.length} entries)` : '';
-    const why = error.context.code === 'ENOENT' ? `no ${MANIFEST_FILE}` : `no valid corpus manifest (${error.message})`;
+    const why = error.code === 'E_MISSING_FILE' || error.context.code === 'ENOENT' ? `no ${MANIFEST_FILE}` : `no valid corpus manifest (${error.message})`;
     throw refusal(dest, `a folder with other content (${shown(sample)}${more}) and ${why}`, { names: sample });
   }
   const listed = new Map(manifest.fixtures.map((entry) => [entry.path, Object.keys(entry.files)]));

@@ -125,7 +125,7 @@ t.test('the correct kernel is genuinely float32: it differs from the float64 res
 });
 
 t.test('the bundled adapters declare what they compute', async (t) => {
-  t.same(naive.dtypes, ['float32']);
+  t.same(naive.dtypes, ['float32', 'bfloat16']);
   t.same([naive.layout, naive.filterLayout], ['NCHW', 'OIHW']);
   // TF.js and ORT's CPU kernels compute in float32: a float32 result cannot meet a float64 bound.
   t.notOk(tfjs.dtypes?.includes('float64'));

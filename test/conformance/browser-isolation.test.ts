@@ -15,7 +15,7 @@ import { loadManifest } from '../../src/manifest.js';
 import { bundledCorpusDir } from '../../src/paths.js';
 import type { ReportOutcome } from '../../src/report-types.js';
 import { findBrowser } from '../../conformance/host/browser-host.js';
-import { adapterPath, readReport, runCli } from './run-cli.js';
+import { adapterPath, readReport, runCli, hasOutcomeLine } from './run-cli.js';
 import { requireBrowser } from './browser-support.js';
 
 const browser = requireBrowser(t);
@@ -78,7 +78,7 @@ t.test('each misbehaviour is an error or timeout for its fixture; the next fixtu
     const want = expected(id);
     if (want === 'timeout') {
       t.equal(outcome.status, 'timeout', `${behaviour}: timeout`);
-      t.ok(run.stdout.includes(`TIMEOUT ${id}  no answer within ${HANG_TIMEOUT_MS} ms`), `${behaviour}: the console says so`);
+      t.ok(hasOutcomeLine(run.stdout, 'TIMEOUT', id, `no answer within ${HANG_TIMEOUT_MS} ms`, false), `${behaviour}: the console says so`);
       return;
     }
     t.equal(outcome.status, 'error', `${behaviour}: error outcome`);

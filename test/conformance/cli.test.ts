@@ -87,7 +87,7 @@ t.test('exit 2: malformed adapters, each problem named', async (t) => {
     ['no-default.mjs', /no default export: expected `export default \{ name, conv2dBackward, \.\.\. \}` \(ESM\) or `module\.exports = \{ \.\.\. \}` \(CommonJS\), found only named exports conv2dBackward, name/],
     ['no-backward.mjs', /conv2dBackward: expected a function \(request\) => \(\{ dx, dw, db \}\), found undefined/],
     ['bad-layout.mjs', /layout: unknown activation layout "NWHC"; expected one of NCHW, NHWC\n {2}- filterLayout: unknown filter layout "IOHW"; expected one of OIHW, HWIO, OHWI/],
-    ['bad-dtypes.mjs', /dtypes\[1\]: unknown name "bfloat16"; expected one of float16, float32, float64/],
+    ["bad-dtypes.mjs", /dtypes\[1\]: unknown name "int8"; expected one of float16, float32, float64, bfloat16/],
     ['bad-output.mjs', /outputs\[1\]: unknown name "dbias"; expected one of dx, dw, db/],
     ['import-throws.mjs', /importing .*import-throws\.mjs failed: native binding libconv\.so not found\nError: native binding libconv\.so not found\n {4}at loadNativeBinding \(.*import-throws\.mjs:2:9\)/],
     ['syntax-error.mjs', /importing .*syntax-error\.mjs failed: SyntaxError: Unexpected token/],

@@ -11,7 +11,7 @@ import { loadFixture } from '../../src/fixture-io.js';
 import { writeNpy } from '../../src/npy.js';
 import { PYTHON, pythonSkipReason } from '../helpers/python.js';
 import { buildSmallCorpus } from '../helpers/small-corpus.js';
-import { PYTHON_ADAPTER, readReport, REPO_ROOT, runCli } from './run-cli.js';
+import { hasOutcomeLine, PYTHON_ADAPTER, readReport, REPO_ROOT, runCli } from './run-cli.js';
 
 const root = t.testdir();
 const corpus = await buildSmallCorpus(join(root, 'corpus'));
@@ -109,7 +109,7 @@ t.test('replay: saved outputs are scored; a fixture without its outputs is missi
   await writeReplay(partial, { id: 'grouped-normal-f64', output: 'dw' });
   const run = await runCli(['--impl', `replay:${partial}`, '--fixtures', corpus.dir]);
   t.equal(run.code, 1);
-  t.ok(run.stdout.includes(`MISSING grouped-normal-f64  no replayed output dw.npy in ${join(partial, 'grouped-normal-f64')}\n`));
+  t.ok(hasOutcomeLine(run.stdout, 'MISSING', 'grouped-normal-f64', `no replayed output dw.npy in ${join(partial, 'grouped-normal-f64')}`));
   t.equal(lastLine(run.stdout), '6 passed, 0 failed, 0 skipped, 1 error (0 errors, 0 timeouts, 1 missing)');
 
   const noCapabilities = await runCli(['--impl', `replay:${join(root, 'nowhere')}`, '--fixtures', corpus.dir]);

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import { misbehaviour, othersPassed, TARGET } from './isolation-helpers.js';
+import { hasOutcomeLine } from './run-cli.js';
 
 const { run: runMisbehaving } = await misbehaviour(t.testdir());
 
@@ -28,7 +29,7 @@ for (const [file, message] of errorCases) {
     t.equal(target.message, message);
     t.equal(report.counts.error, 1);
     othersPassed(t, report);
-    t.ok(run.stdout.includes(`ERROR   ${TARGET}  ${message}\n`), 'the console names the fixture and the message');
+    t.ok(hasOutcomeLine(run.stdout, 'ERROR', TARGET, `${message}`), 'the console names the fixture and the message');
     t.equal(run.stdout.trimEnd().split('\n').pop(), '5 passed, 0 failed, 1 skipped, 1 error (1 error, 0 timeouts, 0 missing)');
   });
 }

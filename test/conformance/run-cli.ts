@@ -47,3 +47,17 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 export function readReport(path: string): Report {
   return JSON.parse(readFileSync(path, 'utf8')) as Report;
 }
+
+/**
+ * Whether the console output has the streamed line of a non-passing fixture: its label padded
+ * to 7, the id, the fixture's geometry in parentheses (when the fixture ran), two spaces, then
+ * `text`: the rest of the line, or (whole false) its beginning.
+ */
+export function hasOutcomeLine(stdout: string, label: 'FAIL' | 'ERROR' | 'TIMEOUT' | 'MISSING', id: string, text: string, whole = true): boolean {
+  const start = `${label.padEnd(7)} ${id}`;
+  return stdout.split('\n').some((line) => {
+    if (!line.startsWith(start)) return false;
+    const rest = line.slice(start.length).replace(/^ \([^)]*\)/, '');
+    return whole ? rest === `  ${text}` : rest.startsWith(`  ${text}`);
+  });
+}

@@ -99,7 +99,7 @@ t.test('a tampered copy with every checksum recomputed: verify exits 1, the runn
   const json = join(root, 'report.json');
   const run = await runCli(['--impl', adapterPath('good-nchw.mjs'), '--fixtures', copy, '--only', id, '--json', json]);
   t.match(run.stdout, `PIN MISMATCH: corpus ${original.corpusVersion} has digest ${forged.digest}`);
-  t.ok(run.stdout.indexOf('PIN MISMATCH') < run.stdout.indexOf('By family:'), 'in the header, before the results');
+  t.ok(run.stdout.indexOf('PIN MISMATCH') < run.stdout.indexOf('Time:'), 'in the header, before the summary');
   t.same(readReport(json).corpus.pin?.status, 'mismatch');
   t.equal(readReport(json).corpus.pin?.pinnedDigest, original.digest);
 });
