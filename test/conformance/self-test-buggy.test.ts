@@ -7,7 +7,7 @@ import t from 'tap';
 import { likelyCauses } from '../../conformance/diagnosis/rank.js';
 import { CATALOG } from '../../conformance/self-test/catalog.js';
 import { formatMatrix, runCatalog } from '../../conformance/self-test/self-test.js';
-import { corpusDir } from '../helpers/self-test-corpus.js';
+import { SLOW_MACHINE_TIMEOUT_MS, corpusDir } from '../helpers/self-test-corpus.js';
 
 /** The subset the buggy entries run on (see the file comment). */
 const BUGGY_SUBSET = 'family=normal|special,tag!=realistic';
@@ -16,7 +16,7 @@ t.test('every buggy implementation fails, on the numbers, on the normal and spec
   const fixturesDir = await corpusDir(() => t.testdir());
   const reports = await runCatalog(
     CATALOG.filter((entry) => entry.expected === 'fail'),
-    { fixturesDir, filter: BUGGY_SUBSET, concurrency: 2 },
+    { fixturesDir, filter: BUGGY_SUBSET, concurrency: 2, timeoutMs: SLOW_MACHINE_TIMEOUT_MS },
   );
   for (const report of reports) {
     const { entry } = report;

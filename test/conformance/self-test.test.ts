@@ -34,7 +34,7 @@ import type { RunResult } from '../../conformance/run.js';
 import { float16BitsToFloat64, float64ToFloat16Bits } from '../../src/dtype.js';
 import { Prng } from '../../src/prng.js';
 import type { Adapter, Outcome, OutcomeStatus } from '../../src/types.js';
-import { corpusDir } from '../helpers/self-test-corpus.js';
+import { SLOW_MACHINE_TIMEOUT_MS, corpusDir } from '../helpers/self-test-corpus.js';
 
 t.test('fast float16 rounding equals src/dtype.ts on every float16 value, midpoint and near-midpoint', async (t) => {
   const reference = (value: number) => float16BitsToFloat64(float64ToFloat16Bits(value));
@@ -168,7 +168,7 @@ t.test('every correct implementation passes every fixture it declares', async (t
   const fixturesDir = await corpusDir(() => t.testdir());
   const reports = await runCatalog(
     CATALOG.filter((entry) => entry.expected === 'pass'),
-    { fixturesDir, concurrency: 2 },
+    { fixturesDir, concurrency: 2, timeoutMs: SLOW_MACHINE_TIMEOUT_MS },
   );
   for (const report of reports) {
     const outcomes = report.result?.outcomes ?? [];

@@ -7,6 +7,14 @@ import { join } from 'node:path';
 import { MANIFEST_FILE } from '../../src/manifest.js';
 import { bundledCorpusDir } from '../../src/paths.js';
 
+/**
+ * The per-fixture timeout of the catalog runs. They judge verdicts, not speed: the slowest
+ * fixture of any entry takes about 1.7 s at a load of 15 on 2 cores (Winograd F(2x2,3x3) on
+ * realistic-long-accumulation), yet a run beside four builds once hit the 60 s default.
+ * Five minutes keeps a loaded machine from turning a correct implementation into a timeout.
+ */
+export const SLOW_MACHINE_TIMEOUT_MS = 300_000;
+
 export async function corpusDir(temporaryDir: () => string): Promise<string> {
   const bundled = bundledCorpusDir();
   if (existsSync(join(bundled, MANIFEST_FILE))) return bundled;
