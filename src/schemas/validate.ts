@@ -1,6 +1,7 @@
 /**
  * Schema validation of the JSON files of the corpus. One Ajv2020 instance; each
- * schema is compiled once, when this module is loaded.
+ * schema is compiled once, on first use (compiling at load cost every command's
+ * start-up, `--version` included, about half a second of CPU).
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { ConformanceError, describeValue } from '../errors.js';
@@ -19,8 +20,8 @@ const PATTERN_NAMES: Record<string, string> = {
 /** verbose: errors carry their schema and data, for messages that say what was expected and found. */
 export const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
 
-const fixtureValidator: ValidateFunction<FixtureMeta> = ajv.compile(fixtureSchema);
-const manifestValidator: ValidateFunction<Manifest> = ajv.compile(manifestSchema);
+let fixtureValidator: ValidateFunction<FixtureMeta> | undefined;
+let manifestValidator: ValidateFunction<Manifest> | undefined;
 
 /** One schema violation: the JSON pointer of the offending value and what is wrong with it. */
 export interface SchemaProblem {
@@ -91,10 +92,10 @@ export function validateWith<T>(validator: ValidateFunction<T>, value: unknown, 
 
 /** Check a parsed fixture.json against the fixture schema. */
 export function validateFixtureMeta(value: unknown, source: string): FixtureMeta {
-  return validateWith(fixtureValidator, value, source, 'fixture.json');
+  return validateWith((fixtureValidator ??= ajv.compile(fixtureSchema)), value, source, 'fixture.json');
 }
 
 /** Check a parsed manifest.json against the manifest schema. */
 export function validateManifest(value: unknown, source: string): Manifest {
-  return validateWith(manifestValidator, value, source, 'manifest.json');
+  return validateWith((manifestValidator ??= ajv.compile(manifestSchema)), value, source, 'manifest.json');
 }
