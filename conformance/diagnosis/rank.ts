@@ -19,6 +19,7 @@
  *
  * Features are a fixture's tags, `family:<family>` and `dtype:<dtype>`.
  */
+import type { ReportLikelyCause } from '../../src/report-types.js';
 import type { Outcome, OutputName } from '../../src/types.js';
 import { CAUSE_SIGNATURES, type CauseSignature } from './signatures.js';
 
@@ -28,21 +29,8 @@ export const MIN_SCORE = 0.25;
 /** At most this many causes are named. */
 export const MAX_CAUSES = 3;
 
-export interface LikelyCause {
-  /** The signature's id (signatures.ts). */
-  cause: string;
-  /** The cause in words, e.g. 'dilation ignored in dx'. */
-  title: string;
-  /** What to look at in the implementation. */
-  hint: string;
-  /** recall * precision * consistency, in [0, 1]. */
-  score: number;
-  recall: number;
-  precision: number;
-  consistency: number;
-  /** The observation in words: 'dx fails on 60 of 66 fixtures tagged dilated; 0 failing outputs elsewhere'. */
-  evidence: string;
-}
+/** A named cause with its score and evidence: the report's own type (one declaration, src/report-types.ts). */
+export type LikelyCause = ReportLikelyCause;
 
 /** A fixture's features: its tags, family:<family> and dtype:<dtype>. */
 export function fixtureFeatures(outcome: Pick<Outcome, 'tags' | 'family' | 'dtype'>): Set<string> {
