@@ -229,51 +229,39 @@ export class TfjsBackend implements Backend {
 
   /** TF.js Conv2DBackpropInput on NHWC dy and HWIO filter; returns NCHW dx. */
   private inputGradient(dy: Float64Tensor, w: Float64Tensor, xShape: number[], stride: [number, number], pads: Pads): Float64Array {
-    const tf = this.tf;
     const [batch, inChannels, inHeight, inWidth] = xShape;
-    const dyNhwc = nchwToNhwc(dy);
-    const wHwio = oihwToHwio(w);
-    const tensors: TfModule.Tensor[] = [];
-    try {
-      const dyTensor = tf.tensor4d(Float32Array.from(dyNhwc.data), dyNhwc.shape as [number, number, number, number]);
-      tensors.push(dyTensor);
-      const filter = tf.tensor4d(Float32Array.from(wHwio.data), wHwio.shape as [number, number, number, number]);
-      tensors.push(filter);
-      const inputShape: [number, number, number, number] = [batch, inHeight, inWidth, inChannels];
-      const dx = tf.engine().runKernel<TfModule.Tensor>(
-        'Conv2DBackpropInput',
-        { dy: dyTensor, filter },
-        { strides: stride, pad: explicitPadding(pads), dataFormat: 'NHWC', dimRoundingMode: 'floor', inputShape },
-      );
-      tensors.push(dx);
-      checkResultShape('Conv2DBackpropInput', dx.shape, inputShape);
-      return nhwcToNchw({ dtype: 'float64', shape: inputShape, data: Float64Array.from(dx.dataSync()) }).data;
-    } finally {
-      for (const tensor of tensors) tensor.dispose();
-    }
+    const inputShape: Shape4 = [batch, inHeight, inWidth, inChannels];
+    const dx = this.backpropKernel('Conv2DBackpropInput', { dy: nchwToNhwc(dy), filter: oihwToHwio(w) }, inputShape, {
+      strides: stride, pad: explicitPadding(pads), dataFormat: 'NHWC', dimRoundingMode: 'floor', inputShape,
+    });
+    return nhwcToNchw({ dtype: 'float64', shape: inputShape, data: dx }).data;
   }
 
   /** TF.js Conv2DBackpropFilter on NHWC x and dy; returns OIHW dw. */
   private filterGradient(x: Float64Tensor, dy: Float64Tensor, wShape: number[], stride: [number, number], pads: Pads): Float64Array {
-    const tf = this.tf;
     const [outChannels, inChannels, kernelHeight, kernelWidth] = wShape;
-    const xNhwc = nchwToNhwc(x);
-    const dyNhwc = nchwToNhwc(dy);
+    const filterShape: Shape4 = [kernelHeight, kernelWidth, inChannels, outChannels];
+    const dw = this.backpropKernel('Conv2DBackpropFilter', { x: nchwToNhwc(x), dy: nchwToNhwc(dy) }, filterShape, {
+      strides: stride, pad: explicitPadding(pads), dataFormat: 'NHWC', dimRoundingMode: 'floor', filterShape,
+    });
+    return hwioToOihw({ dtype: 'float64', shape: filterShape, data: dw }).data;
+  }
+
+  /** Run one TF.js backprop kernel on float32 copies of its inputs; check the result's shape; dispose every tensor. */
+  private backpropKernel(name: string, inputs: Record<string, Float64Tensor>, resultShape: Shape4, attrs: Record<string, unknown>): Float64Array {
+    const tf = this.tf;
     const tensors: TfModule.Tensor[] = [];
     try {
-      const xTensor = tf.tensor4d(Float32Array.from(xNhwc.data), xNhwc.shape as [number, number, number, number]);
-      tensors.push(xTensor);
-      const dyTensor = tf.tensor4d(Float32Array.from(dyNhwc.data), dyNhwc.shape as [number, number, number, number]);
-      tensors.push(dyTensor);
-      const filterShape: [number, number, number, number] = [kernelHeight, kernelWidth, inChannels, outChannels];
-      const dw = tf.engine().runKernel<TfModule.Tensor>(
-        'Conv2DBackpropFilter',
-        { x: xTensor, dy: dyTensor },
-        { strides: stride, pad: explicitPadding(pads), dataFormat: 'NHWC', dimRoundingMode: 'floor', filterShape },
-      );
-      tensors.push(dw);
-      checkResultShape('Conv2DBackpropFilter', dw.shape, filterShape);
-      return hwioToOihw({ dtype: 'float64', shape: filterShape, data: Float64Array.from(dw.dataSync()) }).data;
+      const inputTensors: Record<string, TfModule.Tensor> = {};
+      for (const [inputName, tensor] of Object.entries(inputs)) {
+        const created = tf.tensor4d(Float32Array.from(tensor.data), tensor.shape as Shape4);
+        tensors.push(created);
+        inputTensors[inputName] = created;
+      }
+      const result = tf.engine().runKernel<TfModule.Tensor>(name, inputTensors, attrs as TfModule.NamedAttrMap);
+      tensors.push(result);
+      checkResultShape(name, result.shape, resultShape);
+      return Float64Array.from(result.dataSync());
     } finally {
       for (const tensor of tensors) tensor.dispose();
     }
@@ -295,6 +283,8 @@ export class TfjsBackend implements Backend {
     }
   }
 }
+
+type Shape4 = [number, number, number, number];
 
 /** Load the best available TF.js backend (E_BACKEND_MISSING without @tensorflow/tfjs) and return a backend on it. */
 export function createTfjsBackend(options: TfjsBackendOptions = {}): Promise<TfjsBackend> {
