@@ -15,15 +15,18 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import t from 'tap';
 import { REPO_ROOT } from './conformance/run-cli.js';
-import { docBlocks, docFiles, fencedBlocks, where, type DocBlock } from './helpers/doc-blocks.js';
+import { ANNOTATION_KEYS, docBlocks, docFiles, fencedBlocks, where, type DocBlock } from './helpers/doc-blocks.js';
 import { PYTHON, pythonSkipReason } from './helpers/python.js';
 
 const SHELL_LANGUAGES = new Set(['sh', 'bash', 'shell']);
 /** Generous: a block runs a few small commands, but the machine may be loaded. */
 const BLOCK_TIMEOUT_MS = 300_000;
+/** Blocks running at the same time: each is mostly one runner and one adapter process. */
+const BLOCK_JOBS = 2;
 
 const blocks = docBlocks();
 const shellBlocks = blocks.filter((block) => SHELL_LANGUAGES.has(block.language));
@@ -50,23 +53,49 @@ function runBlock(block: DocBlock, tmpdir: string): Promise<BlockRun> {
   });
 }
 
-/** The exit status a block states (`<!-- exit: N -->`), 0 by default. */
+/** Run the tasks given to the returned function at most `jobs` at a time, in the order given. */
+function limiter(jobs: number): <T>(task: () => Promise<T>) => Promise<T> {
+  const queue: Array<() => void> = [];
+  let active = 0;
+  const pump = (): void => {
+    while (active < jobs && queue.length > 0) {
+      active++;
+      queue.shift()?.();
+    }
+  };
+  return <T>(task: () => Promise<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push(() => {
+        task()
+          .then(resolve, reject)
+          .finally(() => {
+            active--;
+            pump();
+          });
+      });
+      pump();
+    });
+}
+
+/** The exit status a block states (`<!-- exit: N -->`, checked to be a number above), 0 by default. */
 function expectedStatus(block: DocBlock): number {
-  const stated = block.annotations.exit;
-  if (stated === undefined) return 0;
-  if (!/^\d+$/.test(stated)) throw new Error(`${where(block)}: <!-- exit: ${stated} --> must give a number`);
-  return Number(stated);
+  return block.annotations.exit === undefined ? 0 : Number(block.annotations.exit);
 }
 
 t.test('the annotations above code blocks are well-formed', async (t) => {
+  const problems: string[] = [];
   for (const block of blocks) {
-    t.same(block.unknownAnnotations, [], `${where(block)}: only ${['not run', 'exit', 'requires-python', 'readme-test'].join(', ')} annotate a block`);
+    for (const comment of block.unknownAnnotations) problems.push(`${where(block)}: ${comment} is not one of the annotations ${ANNOTATION_KEYS.join(', ')}`);
     const shell = SHELL_LANGUAGES.has(block.language);
     const { 'not run': notRun, exit, 'requires-python': requiresPython } = block.annotations;
-    if (notRun !== undefined) t.ok(shell && notRun !== '', `${where(block)}: 'not run' sits on a shell block and gives a reason`);
-    if (exit !== undefined || requiresPython !== undefined) t.ok(shell && notRun === undefined, `${where(block)}: 'exit' and 'requires-python' annotate a shell block that runs`);
+    if (notRun !== undefined && (!shell || notRun === '')) problems.push(`${where(block)}: 'not run' must sit on a shell block and give a reason`);
+    if ((exit !== undefined || requiresPython !== undefined) && (!shell || notRun !== undefined)) {
+      problems.push(`${where(block)}: 'exit' and 'requires-python' annotate a shell block that runs`);
+    }
+    if (exit !== undefined && !/^\d+$/.test(exit)) problems.push(`${where(block)}: 'exit: ${exit}' must give a number`);
   }
-  // The extractor must see the blocks a reader sees: a file with no shell block at all would hide a parsing bug.
+  t.same(problems, [], `${blocks.length} code blocks, their annotations well-formed`);
+  // The extractor must see the blocks a reader sees: finding almost none would mean a parsing bug.
   t.ok(shellBlocks.length >= 10, `found ${shellBlocks.length} shell blocks in README.md and docs/*.md`);
 });
 
@@ -75,14 +104,29 @@ t.test('every shell block of the docs runs, or says why not', async (t) => {
   for (const block of notRun) t.comment(`not run: ${where(block)}: ${block.annotations['not run']}`);
   const runnable = shellBlocks.filter((block) => block.annotations['not run'] === undefined);
   t.comment(`${runnable.length} shell blocks run, ${notRun.length} marked not run`);
-  for (const block of runnable) {
+  const skips = runnable.map((block) => {
     const modules = block.annotations['requires-python'];
-    const skip = modules === undefined ? false : pythonSkipReason(modules.split(/[\s,]+/).filter((name) => name !== ''));
+    return modules === undefined ? false : pythonSkipReason(modules.split(/[\s,]+/).filter((name) => name !== ''));
+  });
+  // Blocks run BLOCK_JOBS at a time, in document order, each in its own TMPDIR; each
+  // block's subtest then awaits its run, so results are asserted in document order.
+  const root = t.testdir();
+  const limit = limiter(BLOCK_JOBS);
+  const runs = runnable.map((block, position) => {
+    if (skips[position] !== false) return null;
+    const tmpdir = join(root, String(position));
+    const run = limit(() => mkdir(tmpdir).then(() => runBlock(block, tmpdir)));
+    run.catch(() => undefined); // handled: the block's subtest awaits it and reports the failure
+    return run;
+  });
+  for (const [position, block] of runnable.entries()) {
+    const skip = skips[position];
     if (skip !== false) t.comment(`skipped: ${where(block)}: ${skip}`);
     await t.test(where(block), { skip }, async (t) => {
-      const run = await runBlock(block, t.testdir());
+      const run = await (runs[position] as Promise<BlockRun>);
       const status = expectedStatus(block);
-      t.equal(run.code, status, `${where(block)} exits ${status}${run.signal === null ? '' : ` (killed by ${run.signal})`}\n${block.code}\n--- output (end) ---\n${run.output.slice(-4000)}`);
+      const killed = run.signal === null ? '' : ` (killed by ${run.signal})`;
+      t.equal(run.code, status, `${where(block)} exits ${status}${killed}`, { block: block.code, output: run.output.slice(-4000) });
     });
   }
 });
