@@ -51,7 +51,7 @@ export interface RunOptions {
   impl: string;
   /** Default: bundledCorpusDir() (<package root>/fixtures). */
   fixturesDir?: string;
-  /** Filter expression (see conformance/filter.ts and the README), e.g. 'family=exact,tag=groups'. */
+  /** Filter expression (see conformance/filter.ts and the README), e.g. 'family=exact,tag=grouped'. */
   filter?: string;
   /** Fixture ids. */
   only?: string[];

@@ -81,7 +81,7 @@ export function exactnessHolds(maxMagnitude: number, dtype: Dtype): boolean {
   return maxMagnitude <= 2 ** precisionBits;
 }
 
-/** special needs stride 1, dilation 1 and no padding: see the README's rule for special values. */
+/** special needs stride 1, dilation 1 and no padding: see the rule for special values in docs/tolerance.md. */
 export function specialEligible(params: Conv2dParams): boolean {
   const { stride, dilation, pads } = params;
   return stride[0] === 1 && stride[1] === 1 && dilation[0] === 1 && dilation[1] === 1 && pads.top + pads.bottom + pads.left + pads.right === 0;

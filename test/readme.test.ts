@@ -1,6 +1,7 @@
 /**
- * The README's code cannot rot: every block preceded by `<!-- readme-test: NAME -->`
- * is extracted and run here against the bundled corpus, as a user would run it.
+ * The documentation's code cannot rot: every block of README.md or docs/*.md preceded by
+ * `<!-- readme-test: NAME -->` is extracted and run here against the bundled corpus, as a
+ * user would run it. (test/docs.test.ts runs the shell blocks.)
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,29 +12,23 @@ import t from 'tap';
 import { bundledCorpusDir } from '../src/paths.js';
 import type { Manifest } from '../src/types.js';
 import { REPO_ROOT, runCli } from './conformance/run-cli.js';
+import { docBlocks, where } from './helpers/doc-blocks.js';
 import { PYTHON, pythonSkipReason } from './helpers/python.js';
 
-const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
 const manifest = JSON.parse(readFileSync(join(bundledCorpusDir(), 'manifest.json'), 'utf8')) as Manifest;
 
-/** The blocks marked for testing, by name. */
-function testedBlocks(text: string): Map<string, string> {
-  const blocks = new Map<string, string>();
-  const marker = /<!-- readme-test: ([\w.-]+) -->\n```\w*\n([\s\S]*?)\n```/g;
-  for (const match of text.matchAll(marker)) blocks.set(match[1], `${match[2]}\n`);
-  return blocks;
-}
-
-const blocks = testedBlocks(readme);
+/** The blocks marked for testing, by name, and where each name is marked (to catch duplicates). */
+const marked = docBlocks().filter((block) => block.annotations['readme-test'] !== undefined);
+const blocks = new Map(marked.map((block) => [block.annotations['readme-test'] ?? '', block.code]));
 const float32Count = manifest.fixtures.filter((entry) => entry.dtype === 'float32').length;
 const summary = (passed: number, skipped: number) => `${passed} passed, 0 failed, ${skipped} skipped, 0 errors (0 errors, 0 timeouts, 0 missing)`;
 const lastLine = (text: string) => text.trimEnd().split('\n').pop();
 
-t.test('the README marks its runnable blocks', async (t) => {
-  t.same([...blocks.keys()].sort(), ['my-adapter.mjs', 'write-replay.py']);
+t.test('the docs mark their runnable blocks, each name once', async (t) => {
+  t.same(marked.map((block) => block.annotations['readme-test']).sort(), ['my-adapter.mjs', 'write-replay.py'], marked.map(where).join(', '));
 });
 
-t.test('README adapter: passes every float32 fixture of the bundled corpus and skips the rest', async (t) => {
+t.test('the documented adapter (my-adapter.mjs): passes every float32 fixture of the bundled corpus and skips the rest', async (t) => {
   const dir = t.testdir();
   const adapter = join(dir, 'my-adapter.mjs');
   await writeFile(adapter, blocks.get('my-adapter.mjs') ?? '');
@@ -42,7 +37,7 @@ t.test('README adapter: passes every float32 fixture of the bundled corpus and s
   t.equal(lastLine(run.stdout), summary(float32Count, manifest.fixtureCount - float32Count));
 });
 
-t.test('README replay loop: its outputs score as passes, float32 only', { skip: pythonSkipReason(['numpy']) }, async (t) => {
+t.test('the documented replay loop (write-replay.py): its outputs score as passes, float32 only', { skip: pythonSkipReason(['numpy']) }, async (t) => {
   const dir = t.testdir();
   await writeFile(join(dir, 'write-replay.py'), blocks.get('write-replay.py') ?? '');
   // `my_conv` stands for the user's implementation: here the stand-in of the pytest example

@@ -1,6 +1,6 @@
 /**
  * naive-float32: the simplest complete adapter, a plain-loop Conv2d backward in
- * single precision. It is the example the README shows: everything it needs is
+ * single precision. It is the example docs/adapters.md shows: everything it needs is
  * in this file (it imports types only).
  *
  * Layouts: x, dy, dx are NCHW; w, dw are OIHW; db is [Cout]. With groups G,

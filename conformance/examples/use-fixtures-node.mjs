@@ -117,8 +117,8 @@ export function conv2dBackward(x, w, dy, { stride, dilation, pads, groups }, dty
 }
 
 // ---------------------------------------------------------------------------
-// The tolerance rule, from fixture.json's numbers (README: "Use the fixtures in
-// your own tests"). Keep this part as it is.
+// The tolerance rule, from fixture.json's numbers (docs/tolerance.md in the
+// conv2d-backward-conformance repository). Keep this part as it is.
 
 const gamma = (k, u) => (k * u >= 1 ? Infinity : (k * u) / (1 - k * u));
 

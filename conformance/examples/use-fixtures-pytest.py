@@ -71,8 +71,8 @@ def conv2d_backward(x, w, dy, stride, dilation, pads, groups):
 
 
 # ---------------------------------------------------------------------------
-# The tolerance rule, from fixture.json's numbers (README: "Use the fixtures in
-# your own tests"). Keep this part as it is.
+# The tolerance rule, from fixture.json's numbers (docs/tolerance.md in the
+# conv2d-backward-conformance repository). Keep this part as it is.
 # ---------------------------------------------------------------------------
 FLOAT64_UNIT_ROUNDOFF = 2.0**-53
 NUMPY_DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64}

@@ -1,5 +1,5 @@
 /**
- * The README's "Use the fixtures in your own tests" examples, run as a user runs
+ * The examples of docs/corpus-format.md ("The examples"), run as a user runs
  * them, so that the documentation cannot rot:
  *   conformance/examples/use-fixtures-pytest.py  (python3 -m pytest, numpy)
  *   conformance/examples/use-fixtures-node.mjs   (plain node)
