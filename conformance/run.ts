@@ -20,6 +20,7 @@ import { loadFixtureTensors, type LoadedFixture } from '../src/fixture-io.js';
 import { checkCorpus, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { checkMilliseconds, checkPositiveInteger } from '../src/option-checks.js';
 import { bundledCorpusDir } from '../src/paths.js';
+import { findBwrap } from './host/sandbox.js';
 import { checkCorpusPin, type PinCheck } from '../src/corpus-pinning.js';
 import {
   OUTPUT_NAMES,
@@ -57,6 +58,8 @@ export interface RunOptions {
   only?: string[];
   /** 1-based index. */
   shard?: Shard;
+  /** Run module and cmd: adapters under bubblewrap (conformance/host/sandbox.ts, docs/threat-model.md). */
+  sandbox?: boolean;
   /** Per fixture; default 60000. */
   timeoutMs?: number;
   /** Adapter start-up limit (each process started, restarts included); default 300000. */
@@ -198,10 +201,17 @@ export function parseImpl(impl: string): ImplSpec {
   return { kind: 'module', path: resolve(impl) };
 }
 
-function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeouts: { fixtureMs: number; loadMs: number }, browser?: string): AdapterHost {
-  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeouts.loadMs);
+function createHost(
+  spec: ImplSpec,
+  impl: string,
+  output: HostOutput,
+  timeouts: { fixtureMs: number; loadMs: number },
+  browser?: string,
+  sandbox?: { hidden: string[] },
+): AdapterHost {
+  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeouts.loadMs, sandbox);
   if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, fixtureTimeoutMs: timeouts.fixtureMs });
-  if (spec.kind === 'command') return new CommandHost(spec.command, output, timeouts.loadMs);
+  if (spec.kind === 'command') return new CommandHost(spec.command, output, timeouts.loadMs, sandbox);
   return new ReplayHost(spec.dir);
 }
 
@@ -448,6 +458,12 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   const spec = parseImpl(options.impl);
 
   const output: HostOutput = { verbose: options.verbose === true, stream: options.adapterOutput ?? process.stderr };
+  // --sandbox: the corpus (bundled, and --fixtures) is hidden from the adapter; bwrap must exist (E_USAGE otherwise).
+  let sandbox: { hidden: string[] } | undefined;
+  if (options.sandbox === true) {
+    findBwrap();
+    sandbox = { hidden: options.fixturesDir === undefined ? [] : [resolve(options.fixturesDir)] };
+  }
   const hosts: AdapterHost[] = [];
   const outcomes: Outcome[] = [];
   let adapterSeconds = 0;
@@ -460,7 +476,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   try {
     // The first adapter process starts now and loads while the corpus is verified (on another
     // core); a corpus problem is still reported before an adapter that fails to load.
-    const first = createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser);
+    const first = createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser, sandbox);
     hosts.push(first);
     const startCalled = performance.now();
     const firstStarted = first.start().then(
@@ -492,7 +508,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     capabilities = firstReady.declared;
     const hostCount = Math.min(jobs, selectedCount);
     const others: AdapterHost[] = [];
-    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser));
+    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser, sandbox));
     hosts.push(...others);
     await Promise.all(others.map((host) => host.start()));
     options.onStart?.({

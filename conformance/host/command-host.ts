@@ -25,6 +25,7 @@
  * MAX_LINE_BYTES is discarded as it streams and fails the fixture being computed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { bwrapArgs, findBwrap, nodeAdapterFolders } from './sandbox.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -193,6 +194,8 @@ export class CommandHost implements AdapterHost {
     private readonly command: string,
     private readonly output: HostOutput,
     private readonly loadTimeoutMs: number,
+    /** --sandbox: run under bwrap with these corpus folders hidden (see sandbox.ts). */
+    private readonly sandbox?: { hidden: string[] },
   ) {}
 
   private get source(): string {
@@ -218,7 +221,19 @@ export class CommandHost implements AdapterHost {
   private spawn(): Promise<AdapterCapabilities> {
     this.stderrTail.clear();
     // detached: the shell and everything it starts form one process group, killed together.
-    const child = spawn(this.command, { shell: true, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child =
+      this.sandbox === undefined
+        ? spawn(this.command, { shell: true, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+        : spawn(
+            findBwrap(),
+            [
+              ...bwrapArgs({ readOnly: [process.cwd(), ...nodeAdapterFolders(process.cwd())], writable: [this.tempDir!], hidden: this.sandbox.hidden, cwd: process.cwd() }),
+              '/bin/sh',
+              '-c',
+              this.command,
+            ],
+            { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
+          );
     child.stdin?.on('error', (error: Error) => {
       // EPIPE once the program has exited: its exit is reported by the end handler.
       this.stderrTail.push(`\n[runner: writing to the program's stdin failed: ${error.message}]\n`);

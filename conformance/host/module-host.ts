@@ -5,6 +5,8 @@
  * the next fixture.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
+import { bwrapArgs, findBwrap, nodeAdapterFolders } from './sandbox.js';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
@@ -80,6 +82,8 @@ export class ModuleHost implements AdapterHost {
     private readonly source: string,
     private readonly output: HostOutput,
     private readonly loadTimeoutMs: number,
+    /** --sandbox: run under bwrap with these corpus folders hidden (see sandbox.ts). */
+    private readonly sandbox?: { hidden: string[] },
   ) {}
 
   async start(): Promise<AdapterCapabilities> {
@@ -92,9 +96,18 @@ export class ModuleHost implements AdapterHost {
     return this.spawn();
   }
 
+  /** --sandbox: fork runs `bwrap ARGS node CHILD MODULE`; the IPC descriptor (NODE_CHANNEL_FD) passes through bwrap. */
+  private sandboxed(): { execPath?: string; execArgv?: string[] } {
+    if (this.sandbox === undefined) return {};
+    const folder = dirname(this.modulePath);
+    const args = bwrapArgs({ readOnly: [folder, ...nodeAdapterFolders(folder)], writable: [], hidden: this.sandbox.hidden, cwd: folder });
+    return { execPath: findBwrap(), execArgv: [...args, process.execPath, ...process.execArgv] };
+  }
+
   private spawn(): Promise<AdapterCapabilities> {
     this.stderrTail.clear();
     const child = fork(childEntry(), [this.modulePath], {
+      ...this.sandboxed(),
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Its own process group: helpers the adapter starts are killed with it (killProcessGroup).
