@@ -24,11 +24,13 @@ import type { CliCommand, CommandIo, CommandResult } from '../cli/entry.js';
 import { EXIT_OK } from '../cli/exit-codes.js';
 import { checkOutputFile } from '../cli/options.js';
 import { writeFileAtomic } from '../src/atomic-write.js';
-import { ConformanceError } from '../src/errors.js';
+import { ConformanceError, isConformanceError } from '../src/errors.js';
 import { loadManifest } from '../src/manifest.js';
 import { bundledCorpusDir, packageRoot } from '../src/paths.js';
 import { measureCommandRoundTrip, measureModuleOverhead } from './measure-hosts.js';
+import { measureBrowser, type BrowserMeasurement } from './measure-browser.js';
 import { measureGeneration } from './measure-generation.js';
+
 import { measureOracle } from './measure-oracle.js';
 import { distPath, measureRunner, measureRunnerRepeated, type RunnerMeasurement } from './measure-runner.js';
 import { BENCH_FORMAT, BENCH_VERSION, checkTarget, formatTable, TARGETS, type BenchResult, type RunnerSummary, type TargetCheck } from './report.js';
@@ -117,6 +119,16 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
     const command = await measureCommandRoundTrip({ fixturesDir: corpusDir, repetitions: repetitions.runner });
     const moduleHost = await measureModuleOverhead({ impl: naiveAdapter, repetitions: repetitions.runner });
 
+    progress('browser: the bundled WGSL adapter in headless Chromium (page start-up apart)');
+    let browser: BrowserMeasurement | { skipped: string };
+    try {
+      browser = await measureBrowser();
+    } catch (error) {
+      // No browser on this machine is a fact to report, not a failed bench; anything else stops it.
+      if (!isConformanceError(error, 'E_USAGE')) throw error;
+      browser = { skipped: error.message };
+    }
+
     let largeCorpus: BenchResult['runner']['largeCorpus'] = null;
     if (!options.quick) {
       const largeDir = join(scratch, `corpus-x${LARGE_CORPUS_SEEDS}`);
@@ -156,6 +168,7 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
         largeCorpus,
       },
       hosts: { command, module: moduleHost },
+      browser,
       targets,
       benchSeconds: (performance.now() - benchStarted) / 1000,
     };

@@ -2,6 +2,7 @@
  * The benchmark's result: its JSON shape, the targets of the performance issue
  * as data, and the short human table.
  */
+import type { BrowserMeasurement } from './measure-browser.js';
 import type { CommandRoundTrip, ModuleOverhead } from './measure-hosts.js';
 import type { GenerationMeasurement } from './measure-generation.js';
 import type { OracleMeasurement } from './measure-oracle.js';
@@ -49,6 +50,8 @@ export interface BenchResult {
   };
   /** The hosts' own cost, start-up apart (bench/measure-hosts.ts). */
   hosts: { command: CommandRoundTrip; module: ModuleOverhead };
+  /** The bundled WGSL adapter in headless Chromium (bench/measure-browser.ts); null when no browser was found. */
+  browser: BrowserMeasurement | { skipped: string };
   targets: TargetCheck[];
   benchSeconds: number;
 }
@@ -112,6 +115,15 @@ export function formatTable(result: BenchResult): string {
     'module host, naive',
     `overhead ratio ${fixed(moduleHost.overheadRatio, 2)} with start-up (${fixed(moduleHost.startupSeconds, 2)} s) apart, ${fixed(moduleHost.overheadRatioWithStartup, 2)} with it`,
   ]);
+  const { browser } = result;
+  if ('skipped' in browser) rows.push(['browser: WGSL adapter', `skipped: ${browser.skipped}`]);
+  else {
+    rows.push([
+      'browser: WGSL adapter',
+      `${fixed(browser.fixturesPerSecond, 1)} fixtures/s steady (${browser.ran} fixtures ran, ${fixed(browser.adapterSeconds, 2)} s in the kernels), ` +
+        `page start-up ${fixed(browser.startupSeconds, 2)} s apart (bundle ${fixed(browser.startup.bundleSeconds, 2)} s, launch ${fixed(browser.startup.launchSeconds, 2)} s, first page ${fixed(browser.startup.pageSeconds, 2)} s)`,
+    ]);
+  }
   for (const target of result.targets) {
     rows.push([`target ${target.metric}`, `${fixed(target.value, 2)} ${target.unit} < ${target.below} ${target.unit}: ${target.met ? 'met' : 'MISSED'}`]);
   }

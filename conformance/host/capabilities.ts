@@ -159,7 +159,11 @@ export function inspectAdapterModule(namespace: Record<string, unknown>, source:
     const found = named.length > 0 ? `found only named exports ${named.join(', ')}` : 'found no exports';
     problems.push(`no default export: expected \`export default { name, conv2dBackward, ... }\` (ESM) or \`module.exports = { ... }\` (CommonJS), ${found}`);
   } else {
-    const candidate = namespace.default;
+    // `export default` compiled to CommonJS (a .ts adapter in a "type": "commonjs" project, run through
+    // tsx, or a transpiled build): module.exports is { __esModule: true, default: adapter }.
+    const exported = namespace.default as Record<string, unknown> | null;
+    const transpiled = typeof exported === 'object' && exported !== null && exported.__esModule === true && 'default' in exported;
+    const candidate = transpiled ? exported.default : namespace.default;
     if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
       problems.push(`default export: expected an adapter object { name, conv2dBackward, ... }, found ${typeof candidate === 'function' ? 'a function' : describeValue(candidate)}`);
     } else {

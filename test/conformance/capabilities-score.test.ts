@@ -58,6 +58,9 @@ t.test('inspectAdapterModule: default export (ESM) or module.exports (CJS), conv
   const supports = () => true;
   const inspected = inspectAdapterModule({ default: { name: 'ok', conv2dBackward, supports } }, 'ok.mjs');
   t.equal(inspected.capabilities.supports, 'function');
+  // export default compiled to CommonJS: module.exports = { __esModule: true, default: adapter }.
+  const transpiled = inspectAdapterModule({ default: { __esModule: true, default: { name: 'compiled', conv2dBackward } } }, 'adapter.ts');
+  t.equal(transpiled.capabilities.name, 'compiled');
   t.throws(() => inspectAdapterModule({ conv2dBackward, name: 'x' }, 'named.mjs'), {
     message: /no default export: .* found only named exports conv2dBackward, name/,
   });

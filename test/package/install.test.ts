@@ -129,6 +129,28 @@ export default {
 };
 `;
 
+/**
+ * A browser: adapter of db only (db[o] = sum over n, h, w of dy[n, o, h, w]), importing its sum
+ * from a package in the consumer's node_modules, so that bundling must resolve the bare import there.
+ */
+const BROWSER_DB_ADAPTER = `import { sum } from 'consumer-sum';
+export default {
+  name: 'consumer-browser-db',
+  dtypes: ['float32'],
+  outputs: ['db'],
+  conv2dBackward({ dy }) {
+    const [N, O, OH, OW] = dy.shape;
+    const db = new Float32Array(O);
+    for (let o = 0; o < O; o++) {
+      const values = [];
+      for (let n = 0; n < N; n++) for (let p = 0; p < OH * OW; p++) values.push(dy.data[(n * O + o) * OH * OW + p]);
+      db[o] = sum(values);
+    }
+    return { db: { dtype: 'float32', shape: [O], data: db } };
+  },
+};
+`;
+
 t.test('npm pack, then plain npm i of the tarball in a new project', async (t) => {
   const work = await mkdtemp(join(tmpdir(), 'conv2d-install-'));
   t.teardown(() => rm(work, { recursive: true, force: true }));
@@ -182,6 +204,30 @@ t.test('npm pack, then plain npm i of the tarball in a new project', async (t) =
   t.equal(report.counts.pass, float32Count, `all ${float32Count} float32 fixtures pass`);
   t.equal(report.counts.skipped, manifest.fixtures.length - float32Count, 'the other dtypes are skipped');
   t.match(scored.stdout, new RegExp(`${float32Count} passed, 0 failed`), 'the console report says so');
+
+  // The same adapter written in TypeScript (typed parameters): the runner loads .ts through tsx.
+  const typed = CONSUMER_ADAPTER.replace(
+    'conv2dBackward({ x, w, dy, params }) {',
+    'conv2dBackward({ x, w, dy, params }: { x: Tensor; w: Tensor; dy: Tensor; params: Params }): Record<string, Tensor> {',
+  ).replace("name: 'consumer-nchw-float32'", "name: 'consumer-typescript'");
+  await writeFile(
+    join(project, 'adapter.ts'),
+    `type Tensor = { dtype: string; shape: number[]; data: Float32Array };\n` +
+      `type Params = { stride: [number, number]; dilation: [number, number]; pads: { top: number; left: number }; groups: number };\n${typed}`,
+  );
+  const typescript = await run('npx', ['conformance-runner', '--impl', './adapter.ts'], project);
+  t.equal(typescript.code, 0, 'npx conformance-runner --impl ./adapter.ts exits 0', { stdout: typescript.stdout.slice(-4000), stderr: typescript.stderr.slice(-4000) });
+  t.match(typescript.stdout, new RegExp(`${float32Count} passed, 0 failed`), 'the TypeScript adapter passes every float32 fixture');
+
+  // A browser: adapter whose bare import resolves from the consumer's own node_modules.
+  await mkdir(join(project, 'node_modules', 'consumer-sum'), { recursive: true });
+  await writeFile(join(project, 'node_modules', 'consumer-sum', 'package.json'), '{"name": "consumer-sum", "version": "1.0.0", "type": "module", "main": "index.js"}\n');
+  await writeFile(join(project, 'node_modules', 'consumer-sum', 'index.js'), 'export function sum(values) { let total = 0; for (const value of values) total += value; return total; }\n');
+  await writeFile(join(project, 'kernel.mjs'), BROWSER_DB_ADAPTER);
+  const exact = manifest.fixtures.filter((entry) => entry.dtype === 'float32' && entry.family === 'exact').length;
+  const browser = await run('npx', ['conformance-runner', '--impl', 'browser:./kernel.mjs', '--filter', 'dtype=float32,family=exact'], project);
+  t.equal(browser.code, 0, 'npx conformance-runner --impl browser:./kernel.mjs exits 0', { stdout: browser.stdout.slice(-4000), stderr: browser.stderr.slice(-4000) });
+  t.match(browser.stdout, new RegExp(`${exact} passed, 0 failed`), 'the browser adapter, with its bare import from the consumer, passes the float32 exact fixtures');
 
   // The other two entry points a consumer uses: the /fixtures export and conv2d-fixtures.
   const exported = await run(process.execPath, ['--input-type=module', '-e', `const m = await import('${PACKAGE_NAME}/fixtures'); console.log(m.manifestPath);`], project);
