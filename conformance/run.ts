@@ -20,7 +20,7 @@ import { loadFixtureTensors, type LoadedFixture } from '../src/fixture-io.js';
 import { checkCorpus, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { checkMilliseconds, checkPositiveInteger } from '../src/option-checks.js';
 import { bundledCorpusDir } from '../src/paths.js';
-import { findBwrap } from './host/sandbox.js';
+import { findBwrap, type SandboxOptions } from './host/sandbox.js';
 import { checkCorpusPin, type PinCheck } from '../src/corpus-pinning.js';
 import {
   OUTPUT_NAMES,
@@ -60,6 +60,8 @@ export interface RunOptions {
   shard?: Shard;
   /** Run module and cmd: adapters under bubblewrap (conformance/host/sandbox.ts, docs/threat-model.md). */
   sandbox?: boolean;
+  /** --sandbox-read: more folders the sandboxed adapter may read (an interpreter outside the system folders, its packages). */
+  sandboxRead?: string[];
   /** Per fixture; default 60000. */
   timeoutMs?: number;
   /** Adapter start-up limit (each process started, restarts included); default 300000. */
@@ -201,13 +203,42 @@ export function parseImpl(impl: string): ImplSpec {
   return { kind: 'module', path: resolve(impl) };
 }
 
+/**
+ * --sandbox: the corpus (bundled, and --fixtures) hidden from the adapter, plus the
+ * --sandbox-read folders it may read. E_USAGE when bwrap is missing, for browser: and
+ * replay: (no adapter process to wrap), for a --sandbox-read folder that does not
+ * exist, and for --sandbox-read without --sandbox.
+ */
+function sandboxPlan(options: RunOptions, spec: ImplSpec): SandboxOptions | undefined {
+  const read = options.sandboxRead ?? [];
+  if (options.sandbox !== true) {
+    if (read.length > 0) throw usage(`--sandbox-read ${read[0]}: only applies with --sandbox; add --sandbox, or drop --sandbox-read`);
+    return undefined;
+  }
+  if (spec.kind === 'browser') {
+    throw usage(
+      `--sandbox: a browser: adapter already runs in a Chromium page (no file system, no processes; docs/threat-model.md says what a page can still do); --sandbox wraps module and cmd: adapters only: drop it for --impl ${options.impl}`,
+    );
+  }
+  if (spec.kind === 'replay') {
+    throw usage(`--sandbox: a replay: folder holds outputs computed elsewhere, so no adapter runs here to wrap; drop --sandbox for --impl ${options.impl}`);
+  }
+  findBwrap();
+  const readOnly = read.map((path) => {
+    const absolute = resolve(path);
+    if (!existsSync(absolute)) throw usage(`--sandbox-read ${path}: expected an existing file or folder, found nothing at ${absolute}`);
+    return absolute;
+  });
+  return { hidden: options.fixturesDir === undefined ? [] : [resolve(options.fixturesDir)], readOnly };
+}
+
 function createHost(
   spec: ImplSpec,
   impl: string,
   output: HostOutput,
   timeouts: { fixtureMs: number; loadMs: number },
   browser?: string,
-  sandbox?: { hidden: string[] },
+  sandbox?: SandboxOptions,
 ): AdapterHost {
   if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeouts.loadMs, sandbox);
   if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, fixtureTimeoutMs: timeouts.fixtureMs });
@@ -458,12 +489,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   const spec = parseImpl(options.impl);
 
   const output: HostOutput = { verbose: options.verbose === true, stream: options.adapterOutput ?? process.stderr };
-  // --sandbox: the corpus (bundled, and --fixtures) is hidden from the adapter; bwrap must exist (E_USAGE otherwise).
-  let sandbox: { hidden: string[] } | undefined;
-  if (options.sandbox === true) {
-    findBwrap();
-    sandbox = { hidden: options.fixturesDir === undefined ? [] : [resolve(options.fixturesDir)] };
-  }
+  const sandbox = sandboxPlan(options, spec);
   const hosts: AdapterHost[] = [];
   const outcomes: Outcome[] = [];
   let adapterSeconds = 0;

@@ -25,7 +25,7 @@
  * MAX_LINE_BYTES is discarded as it streams and fails the fixture being computed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { bwrapArgs, findBwrap, nodeAdapterFolders } from './sandbox.js';
+import { bwrapArgs, findBwrap, nodeAdapterFolders, type SandboxOptions } from './sandbox.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -195,7 +195,7 @@ export class CommandHost implements AdapterHost {
     private readonly output: HostOutput,
     private readonly loadTimeoutMs: number,
     /** --sandbox: run under bwrap with these corpus folders hidden (see sandbox.ts). */
-    private readonly sandbox?: { hidden: string[] },
+    private readonly sandbox?: SandboxOptions,
   ) {}
 
   private get source(): string {
@@ -227,7 +227,7 @@ export class CommandHost implements AdapterHost {
         : spawn(
             findBwrap(),
             [
-              ...bwrapArgs({ readOnly: [process.cwd(), ...nodeAdapterFolders(process.cwd())], writable: [this.tempDir!], hidden: this.sandbox.hidden, cwd: process.cwd() }),
+              ...bwrapArgs({ readOnly: [process.cwd(), ...nodeAdapterFolders(process.cwd()), ...this.sandbox.readOnly], writable: [this.tempDir!], hidden: this.sandbox.hidden, cwd: process.cwd() }),
               '/bin/sh',
               '-c',
               this.command,

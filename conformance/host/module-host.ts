@@ -6,7 +6,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname } from 'node:path';
-import { bwrapArgs, findBwrap, nodeAdapterFolders } from './sandbox.js';
+import { bwrapArgs, findBwrap, nodeAdapterFolders, type SandboxOptions } from './sandbox.js';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
@@ -83,7 +83,7 @@ export class ModuleHost implements AdapterHost {
     private readonly output: HostOutput,
     private readonly loadTimeoutMs: number,
     /** --sandbox: run under bwrap with these corpus folders hidden (see sandbox.ts). */
-    private readonly sandbox?: { hidden: string[] },
+    private readonly sandbox?: SandboxOptions,
   ) {}
 
   async start(): Promise<AdapterCapabilities> {
@@ -100,7 +100,7 @@ export class ModuleHost implements AdapterHost {
   private sandboxed(): { execPath?: string; execArgv?: string[] } {
     if (this.sandbox === undefined) return {};
     const folder = dirname(this.modulePath);
-    const args = bwrapArgs({ readOnly: [folder, ...nodeAdapterFolders(folder)], writable: [], hidden: this.sandbox.hidden, cwd: folder });
+    const args = bwrapArgs({ readOnly: [folder, ...nodeAdapterFolders(folder), ...this.sandbox.readOnly], writable: [], hidden: this.sandbox.hidden, cwd: folder });
     return { execPath: findBwrap(), execArgv: [...args, process.execPath, ...process.execArgv] };
   }
 

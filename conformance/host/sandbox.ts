@@ -12,6 +12,14 @@ import { delimiter, dirname, join, parse } from 'node:path';
 import { ConformanceError } from '../../src/errors.js';
 import { bundledCorpusDir } from '../../src/paths.js';
 
+/** What the run asks of the sandbox (runConformance's --sandbox, --fixtures and --sandbox-read). */
+export interface SandboxOptions {
+  /** Corpus folders to hide besides the bundled one (--fixtures). */
+  hidden: string[];
+  /** More paths the adapter may read (--sandbox-read), absolute. */
+  readOnly: string[];
+}
+
 export interface SandboxPlan {
   /** Folders the adapter needs to read (its own folder, a cmd: working directory). */
   readOnly: string[];
