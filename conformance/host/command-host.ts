@@ -47,6 +47,7 @@ import {
   type SupportResponse,
 } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
+import { Restarter, type RestartOutcome } from './restarter.js';
 import { checkOutputTensor } from './result-check.js';
 
 /** Protocol 1.0 (its handshake string has no minor version). */
@@ -173,8 +174,13 @@ export class CommandHost implements AdapterHost {
   private child: ChildProcess | null = null;
   /** Resolves once the latest program's end has been handled (pipes drained, its job failed). */
   private ended: Promise<void> = Promise.resolve();
-  /** A program being started, so that concurrent run() calls start one. */
-  private starting: Promise<{ ok: true } | { ok: false; message: string; detail?: string }> | null = null;
+  /** Starts a fresh program after one ended (concurrent run() calls share one start). */
+  private readonly restarter = new Restarter({
+    ended: () => this.ended,
+    closing: () => this.closing,
+    spawn: () => this.spawn(),
+    failure: 'the adapter program could not be restarted after it ended',
+  });
   /** Asked and not yet answered, in the order sent: jobs[0] is the one the program computes. */
   private jobs: Job[] = [];
   /** Programs the runner ended on purpose (timeout, shutdown): their end is no job's fault. */
@@ -392,28 +398,10 @@ export class CommandHost implements AdapterHost {
     }
   }
 
-  /** A fresh program, started once the previous one's end has been handled. */
-  private ensureChild(): Promise<{ ok: true } | { ok: false; message: string; detail?: string }> {
+  /** The current program, or a fresh one started once the previous one's end has been handled. */
+  private ensureChild(): Promise<RestartOutcome> {
     if (this.child !== null) return Promise.resolve({ ok: true });
-    if (this.starting === null) {
-      const starting = this.ended
-        .then(() => {
-          if (this.closing) throw new Error('the runner is shutting down');
-          return this.spawn();
-        })
-        .then(
-          () => ({ ok: true as const }),
-          (error: unknown) => {
-            const [first, ...rest] = (error as Error).message.split('\n');
-            return { ok: false as const, message: `the adapter program could not be restarted after it ended: ${first}`, detail: rest.join('\n') || undefined };
-          },
-        )
-        .finally(() => {
-          if (this.starting === starting) this.starting = null;
-        });
-      this.starting = starting;
-    }
-    return this.starting;
+    return this.restarter.restart();
   }
 
   async checkSupport(): Promise<SupportResponse> {
@@ -513,7 +501,7 @@ export class CommandHost implements AdapterHost {
       if (job.timer !== null) clearTimeout(job.timer);
       job.settle({ kind: 'failed', message: 'the runner is shutting down' });
     }
-    await this.starting;
+    await this.restarter.pending;
     const child = this.child;
     this.child = null;
     if (child !== null) {

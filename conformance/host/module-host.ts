@@ -15,6 +15,7 @@ import { OUTPUT_NAMES } from '../../src/types.js';
 import { describeExit, killOnExit, killProcessGroup, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
 import type { BackwardResultMessage, ChildMessage, RunnerMessage, SupportsAnswerMessage } from './protocol.js';
+import { Restarter, type RestartOutcome } from './restarter.js';
 import { checkOutputTensor } from './result-check.js';
 
 /** The child entry, next to this file (.js after the build, .ts when run from the sources with a loader). */
@@ -68,8 +69,13 @@ export class ModuleHost implements AdapterHost {
   private readonly retired = new WeakSet<ChildProcess>();
   private readonly stderrTail = new OutputTail();
   private nextRequestId = 1;
-  /** A process being started for queued jobs, so that two callers do not start two. */
-  private starting: Promise<{ ok: true } | { ok: false; message: string; detail?: string }> | null = null;
+  /** Starts a fresh process for queued jobs after one ended (two callers share one start). */
+  private readonly restarter = new Restarter({
+    ended: () => this.ended,
+    closing: () => this.closing,
+    spawn: () => this.spawn(),
+    failure: 'the adapter could not be restarted after its previous process ended',
+  });
   private closing = false;
 
   /**
@@ -307,32 +313,10 @@ export class ModuleHost implements AdapterHost {
     }
   }
 
-  /**
-   * A ready process: the current one, or a fresh one started once the previous one's end
-   * has been handled. A failed start becomes an error answer.
-   */
-  private ensureChild(): Promise<{ ok: true } | { ok: false; message: string; detail?: string }> {
+  /** A ready process: the current one, or a fresh one started once the previous one's end has been handled. */
+  private ensureChild(): Promise<RestartOutcome> {
     if (this.readyChild !== null) return Promise.resolve({ ok: true });
-    if (this.starting === null) {
-      const starting = this.ended
-        .then(() => {
-          if (this.closing) throw new Error('the runner is shutting down');
-          return this.spawn();
-        })
-        .then(
-          () => ({ ok: true as const }),
-          (error: unknown) => {
-            const text = (error as Error).message;
-            const [first, ...rest] = text.split('\n');
-            return { ok: false as const, message: `the adapter could not be restarted after its previous process ended: ${first}`, detail: rest.join('\n') || undefined };
-          },
-        )
-        .finally(() => {
-          if (this.starting === starting) this.starting = null;
-        });
-      this.starting = starting;
-    }
-    return this.starting;
+    return this.restarter.restart();
   }
 
   private ask(message: RunnerMessage & { requestId: number }, timeoutMs: number, fixtureId: string): Promise<Answer> {
