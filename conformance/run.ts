@@ -241,7 +241,7 @@ function createHost(
   sandbox?: SandboxOptions,
 ): AdapterHost {
   if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeouts.loadMs, sandbox);
-  if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, fixtureTimeoutMs: timeouts.fixtureMs });
+  if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, loadTimeoutMs: timeouts.loadMs });
   if (spec.kind === 'command') return new CommandHost(spec.command, output, timeouts.loadMs, sandbox);
   return new ReplayHost(spec.dir);
 }
