@@ -16,7 +16,7 @@ t.test('supports(): true, a reason, false, a throw, anything else', async (t) =>
   t.same(await answerSupports(undefined, meta), { kind: 'supported' });
   t.same(await answerSupports(withSupports(undefined), meta), { kind: 'supported' }, 'no supports function');
   t.same(await answerSupports(withSupports(() => true), meta), { kind: 'supported' });
-  t.same(await answerSupports(withSupports(async () => '  no dilation  '), meta), { kind: 'unsupported', reason: 'no dilation' });
+  t.same(await answerSupports(withSupports(() => '  no dilation  '), meta), { kind: 'unsupported', reason: 'no dilation' });
   t.same(await answerSupports(withSupports(() => false), meta), { kind: 'unsupported', reason: 'supports() returned false' });
   const thrown = await answerSupports(
     withSupports(() => {
