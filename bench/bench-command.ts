@@ -27,7 +27,7 @@ import { writeFileAtomic } from '../src/atomic-write.js';
 import { ConformanceError, isConformanceError } from '../src/errors.js';
 import { loadManifest } from '../src/manifest.js';
 import { bundledCorpusDir, packageRoot } from '../src/paths.js';
-import { measureCommandRoundTrip, measureModuleOverhead } from './measure-hosts.js';
+import { measureCommandRoundTrip, measureModuleOverhead, measureSandboxCost } from './measure-hosts.js';
 import { measureBrowser, type BrowserMeasurement } from './measure-browser.js';
 import { measureGeneration } from './measure-generation.js';
 
@@ -118,6 +118,8 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
     progress(`hosts: cmd: round trip with a program that answers at once, module host overhead (${repetitions.runner} runs each, start-up apart)`);
     const command = await measureCommandRoundTrip({ fixturesDir: corpusDir, repetitions: repetitions.runner });
     const moduleHost = await measureModuleOverhead({ impl: naiveAdapter, repetitions: repetitions.runner });
+    progress(`hosts: the naive adapter with and without --sandbox (${repetitions.runner} runs each)`);
+    const sandbox = await measureSandboxCost({ impl: naiveAdapter, repetitions: repetitions.runner });
 
     progress('browser: the bundled WGSL adapter in headless Chromium (page start-up apart)');
     let browser: BrowserMeasurement | { skipped: string };
@@ -167,7 +169,7 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
         onnxruntime: { ...summarize(onnxruntime.median), repetitions: onnxruntime.runs },
         largeCorpus,
       },
-      hosts: { command, module: moduleHost },
+      hosts: { command, module: moduleHost, sandbox },
       browser,
       targets,
       benchSeconds: (performance.now() - benchStarted) / 1000,

@@ -13,7 +13,7 @@
 import { performance } from 'node:perf_hooks';
 import { ConformanceError } from '../src/errors.js';
 import { BrowserHost, type BrowserHostTimings } from '../conformance/host/browser-host.js';
-import { runConformance, type RunResult } from '../conformance/run.js';
+import { DEFAULT_LOAD_TIMEOUT_MS, runConformance, type RunResult } from '../conformance/run.js';
 import { distPath } from './measure-runner.js';
 
 export interface BrowserMeasurement {
@@ -47,7 +47,7 @@ function ranOf(result: RunResult): number {
 export async function measureBrowser(options: BrowserMeasureOptions = {}): Promise<BrowserMeasurement> {
   const adapter = options.adapter ?? distPath('conformance', 'adapters', 'browser', 'wgsl-gather.js');
   const impl = `browser:${adapter}`;
-  const host = new BrowserHost(adapter, impl, { verbose: false, stream: process.stderr }, { browser: options.browser, fixtureTimeoutMs: 60000 });
+  const host = new BrowserHost(adapter, impl, { verbose: false, stream: process.stderr }, { browser: options.browser, loadTimeoutMs: DEFAULT_LOAD_TIMEOUT_MS });
   const started = performance.now();
   let timings: BrowserHostTimings;
   try {

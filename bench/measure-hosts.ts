@@ -8,9 +8,15 @@
  * - module host overhead ratio: (seconds - startupSeconds) / adapterSeconds, next to
  *   the ratio with start-up counted (seconds / adapterSeconds), as printed before.
  *
+ * - --sandbox cost: the same module adapter with and without --sandbox (bubblewrap):
+ *   the adapter's start-up (paid again at each restart) and the wall time per fixture,
+ *   start-up apart: (seconds - startupSeconds) / ran.
+ *
  * Each is repeated and the run with the median value kept.
  */
 import { runConformance, type RunResult } from '../conformance/run.js';
+import { findBwrap } from '../conformance/host/sandbox.js';
+import { isConformanceError } from '../src/errors.js';
 import { distPath, median } from './measure-runner.js';
 
 export interface CommandRoundTrip {
@@ -88,4 +94,49 @@ export async function measureModuleOverhead(options: { impl: string; fixturesDir
   };
   const { median: chosen, values } = await medianOf(options.repetitions, measure, (run) => run.overheadRatio);
   return { ...chosen, repetitions: values };
+}
+
+export interface SandboxSide {
+  fixtures: number;
+  startupSeconds: number;
+  /** Wall time per fixture, start-up apart, ms. */
+  perFixtureMs: number;
+  repetitions: number[];
+}
+
+export interface SandboxCost {
+  plain: SandboxSide;
+  sandboxed: SandboxSide;
+  /** sandboxed - plain: what --sandbox adds per fixture (ms) and per adapter process started (s). */
+  perFixtureMs: number;
+  startupSeconds: number;
+}
+
+/** The module host with and without --sandbox; skipped (with the reason) when bwrap is not installed. */
+export async function measureSandboxCost(options: { impl: string; repetitions: number }): Promise<SandboxCost | { skipped: string }> {
+  try {
+    findBwrap();
+  } catch (error) {
+    if (isConformanceError(error, 'E_USAGE')) return { skipped: error.message };
+    throw error;
+  }
+  // Interleaved (plain, sandboxed, plain, ...): a load that changes during the bench weighs on both sides alike.
+  const runs: { plain: SandboxSide[]; sandboxed: SandboxSide[] } = { plain: [], sandboxed: [] };
+  for (let index = 0; index < options.repetitions; index++) {
+    for (const sandbox of [false, true]) {
+      const result = await runConformance({ impl: options.impl, sandbox });
+      const fixtures = ran(result);
+      const measured = { fixtures, startupSeconds: result.startupSeconds, perFixtureMs: ((result.seconds - result.startupSeconds) / fixtures) * 1000, repetitions: [] };
+      (sandbox ? runs.sandboxed : runs.plain).push(measured);
+    }
+  }
+  const medianSide = (sides: SandboxSide[]): SandboxSide => {
+    const values = sides.map((side) => side.perFixtureMs);
+    const middle = median(values);
+    const chosen = sides.reduce((best, side) => (Math.abs(side.perFixtureMs - middle) < Math.abs(best.perFixtureMs - middle) ? side : best));
+    return { ...chosen, startupSeconds: median(sides.map((side) => side.startupSeconds)), repetitions: values };
+  };
+  const plain = medianSide(runs.plain);
+  const sandboxed = medianSide(runs.sandboxed);
+  return { plain, sandboxed, perFixtureMs: sandboxed.perFixtureMs - plain.perFixtureMs, startupSeconds: sandboxed.startupSeconds - plain.startupSeconds };
 }

@@ -3,7 +3,7 @@
  * as data, and the short human table.
  */
 import type { BrowserMeasurement } from './measure-browser.js';
-import type { CommandRoundTrip, ModuleOverhead } from './measure-hosts.js';
+import type { CommandRoundTrip, ModuleOverhead, SandboxCost } from './measure-hosts.js';
 import type { GenerationMeasurement } from './measure-generation.js';
 import type { OracleMeasurement } from './measure-oracle.js';
 import type { RunnerMeasurement } from './measure-runner.js';
@@ -49,7 +49,7 @@ export interface BenchResult {
     largeCorpus: (RunnerSummary & { seeds: number; fixtures: number; generateSeconds: number }) | null;
   };
   /** The hosts' own cost, start-up apart (bench/measure-hosts.ts). */
-  hosts: { command: CommandRoundTrip; module: ModuleOverhead };
+  hosts: { command: CommandRoundTrip; module: ModuleOverhead; sandbox: SandboxCost | { skipped: string } };
   /** The bundled WGSL adapter in headless Chromium (bench/measure-browser.ts); null when no browser was found. */
   browser: BrowserMeasurement | { skipped: string };
   targets: TargetCheck[];
@@ -115,6 +115,15 @@ export function formatTable(result: BenchResult): string {
     'module host, naive',
     `overhead ratio ${fixed(moduleHost.overheadRatio, 2)} with start-up (${fixed(moduleHost.startupSeconds, 2)} s) apart, ${fixed(moduleHost.overheadRatioWithStartup, 2)} with it`,
   ]);
+  const { sandbox } = result.hosts;
+  if ('skipped' in sandbox) rows.push(['--sandbox, naive', `skipped: ${sandbox.skipped}`]);
+  else {
+    rows.push([
+      '--sandbox, naive',
+      `${fixed(sandbox.sandboxed.perFixtureMs, 3)} ms per fixture against ${fixed(sandbox.plain.perFixtureMs, 3)} ms without (${fixed(sandbox.perFixtureMs, 3)} ms added), ` +
+        `start-up ${fixed(sandbox.sandboxed.startupSeconds, 2)} s against ${fixed(sandbox.plain.startupSeconds, 2)} s (paid at each adapter restart)`,
+    ]);
+  }
   const { browser } = result;
   if ('skipped' in browser) rows.push(['browser: WGSL adapter', `skipped: ${browser.skipped}`]);
   else {

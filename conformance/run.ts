@@ -20,6 +20,7 @@ import { loadFixtureTensors, type LoadedFixture } from '../src/fixture-io.js';
 import { checkCorpus, MANIFEST_FILE, type CorpusProblem } from '../src/manifest.js';
 import { checkMilliseconds, checkPositiveInteger } from '../src/option-checks.js';
 import { bundledCorpusDir } from '../src/paths.js';
+import { findBwrap, type SandboxOptions } from './host/sandbox.js';
 import { checkCorpusPin, type PinCheck } from '../src/corpus-pinning.js';
 import {
   OUTPUT_NAMES,
@@ -57,6 +58,10 @@ export interface RunOptions {
   only?: string[];
   /** 1-based index. */
   shard?: Shard;
+  /** Run module and cmd: adapters under bubblewrap (conformance/host/sandbox.ts, docs/threat-model.md). */
+  sandbox?: boolean;
+  /** --sandbox-read: more folders the sandboxed adapter may read (an interpreter outside the system folders, its packages). */
+  sandboxRead?: string[];
   /** Per fixture; default 60000. */
   timeoutMs?: number;
   /** Adapter start-up limit (each process started, restarts included); default 300000. */
@@ -198,10 +203,46 @@ export function parseImpl(impl: string): ImplSpec {
   return { kind: 'module', path: resolve(impl) };
 }
 
-function createHost(spec: ImplSpec, impl: string, output: HostOutput, timeouts: { fixtureMs: number; loadMs: number }, browser?: string): AdapterHost {
-  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeouts.loadMs);
-  if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, fixtureTimeoutMs: timeouts.fixtureMs });
-  if (spec.kind === 'command') return new CommandHost(spec.command, output, timeouts.loadMs);
+/**
+ * --sandbox: the corpus (bundled, and --fixtures) hidden from the adapter, plus the
+ * --sandbox-read folders it may read. E_USAGE when bwrap is missing, for browser: and
+ * replay: (no adapter process to wrap), for a --sandbox-read folder that does not
+ * exist, and for --sandbox-read without --sandbox.
+ */
+function sandboxPlan(options: RunOptions, spec: ImplSpec): SandboxOptions | undefined {
+  const read = options.sandboxRead ?? [];
+  if (options.sandbox !== true) {
+    if (read.length > 0) throw usage(`--sandbox-read ${read[0]}: only applies with --sandbox; add --sandbox, or drop --sandbox-read`);
+    return undefined;
+  }
+  if (spec.kind === 'browser') {
+    throw usage(
+      `--sandbox: a browser: adapter already runs in a Chromium page (no file system, no processes; docs/threat-model.md says what a page can still do); --sandbox wraps module and cmd: adapters only: drop it for --impl ${options.impl}`,
+    );
+  }
+  if (spec.kind === 'replay') {
+    throw usage(`--sandbox: a replay: folder holds outputs computed elsewhere, so no adapter runs here to wrap; drop --sandbox for --impl ${options.impl}`);
+  }
+  findBwrap();
+  const readOnly = read.map((path) => {
+    const absolute = resolve(path);
+    if (!existsSync(absolute)) throw usage(`--sandbox-read ${path}: expected an existing file or folder, found nothing at ${absolute}`);
+    return absolute;
+  });
+  return { hidden: options.fixturesDir === undefined ? [] : [resolve(options.fixturesDir)], readOnly };
+}
+
+function createHost(
+  spec: ImplSpec,
+  impl: string,
+  output: HostOutput,
+  timeouts: { fixtureMs: number; loadMs: number },
+  browser?: string,
+  sandbox?: SandboxOptions,
+): AdapterHost {
+  if (spec.kind === 'module') return new ModuleHost(spec.path, impl, output, timeouts.loadMs, sandbox);
+  if (spec.kind === 'browser') return new BrowserHost(spec.path, impl, output, { browser, loadTimeoutMs: timeouts.loadMs });
+  if (spec.kind === 'command') return new CommandHost(spec.command, output, timeouts.loadMs, sandbox);
   return new ReplayHost(spec.dir);
 }
 
@@ -448,6 +489,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   const spec = parseImpl(options.impl);
 
   const output: HostOutput = { verbose: options.verbose === true, stream: options.adapterOutput ?? process.stderr };
+  const sandbox = sandboxPlan(options, spec);
   const hosts: AdapterHost[] = [];
   const outcomes: Outcome[] = [];
   let adapterSeconds = 0;
@@ -460,7 +502,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   try {
     // The first adapter process starts now and loads while the corpus is verified (on another
     // core); a corpus problem is still reported before an adapter that fails to load.
-    const first = createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser);
+    const first = createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser, sandbox);
     hosts.push(first);
     const startCalled = performance.now();
     const firstStarted = first.start().then(
@@ -492,7 +534,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     capabilities = firstReady.declared;
     const hostCount = Math.min(jobs, selectedCount);
     const others: AdapterHost[] = [];
-    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser));
+    for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser, sandbox));
     hosts.push(...others);
     await Promise.all(others.map((host) => host.start()));
     options.onStart?.({

@@ -39,6 +39,8 @@ export interface RunnerCommandOptions {
   repeat: number;
   timeout: number;
   loadTimeout: number;
+  sandbox?: boolean;
+  sandboxRead?: string[];
   jobs: number;
   shard?: string;
   verbose?: boolean;
@@ -68,6 +70,8 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       only: options.only,
       timeoutMs: options.timeout,
       loadTimeoutMs: options.loadTimeout,
+      sandbox: options.sandbox === true,
+      sandboxRead: options.sandboxRead,
       jobs: options.jobs,
       shard: options.shard === undefined ? undefined : parseShard(options.shard),
       verbose: options.verbose === true,
@@ -143,6 +147,13 @@ export const runnerCommand: CliCommand = {
           .default(1),
       )
       .option('--shard <i/n>', 'run shard I of N (1-based): the fixtures at positions p (sorted ids) with p mod N = I-1')
+      .option('--sandbox', 'run a module or cmd: adapter under bubblewrap: no network, its own PID namespace, no view of the corpus (docs/threat-model.md)')
+      .option(
+        '--sandbox-read <path>',
+        'with --sandbox: one more file or folder the adapter may read, e.g. an interpreter outside /usr and its packages (repeatable)',
+        (value: string, previous: string[]) => [...previous, value],
+        [],
+      )
       .option('--verbose', "show passing and skipped fixtures, error details, and forward the adapter's stdout/stderr to stderr")
       .addHelpText('after', '\nExit status: 0 all selected fixtures passed; 1 a fixture failed, errored, timed out or is missing, or nothing ran;\n2 usage, adapter-load or corpus problems; 130 SIGINT; 143 SIGTERM.')
       .action(action((options: RunnerCommandOptions) => runRunnerCommand(options, io)));

@@ -15,10 +15,11 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
-import type { Adapter, BackwardRequest, FixtureMeta, TensorData } from '../../src/types.js';
+import type { Adapter, BackwardRequest, TensorData } from '../../src/types.js';
+import { answerSupports, describeThrown } from './adapter-calls.js';
 import { inspectAdapterModule } from './capabilities.js';
-import type { BackwardWireRequest, ChildMessage, RunnerMessage, SupportsAnswer } from './protocol.js';
-import { checkBackwardResult, describeKind } from './result-check.js';
+import type { BackwardWireRequest, ChildMessage, RunnerMessage } from './protocol.js';
+import { checkBackwardResult } from './result-check.js';
 
 const realExit = process.exit.bind(process);
 // Captured before the adapter loads: an adapter that replaces process.send cannot intercept answers.
@@ -44,12 +45,6 @@ function endWith(message: ChildMessage, code: number): void {
   send(message, () => realExit(code));
   // If the channel never confirms the message, leave anyway.
   setTimeout(() => realExit(code), 2000).unref();
-}
-
-function describeThrown(error: unknown): { message: string; stack?: string } {
-  if (error instanceof ConformanceError) return { message: error.message };
-  if (error instanceof Error) return { message: error.message === '' ? error.name : `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`, stack: error.stack };
-  return { message: `threw a non-Error value: ${describeKind(error)}` };
 }
 
 process.exit = ((code?: number | string | null) => {
@@ -117,22 +112,6 @@ async function handleBackward(message: BackwardWireRequest, current: Adapter): P
   }
 }
 
-async function answerSupports(meta: FixtureMeta, current: Adapter): Promise<SupportsAnswer> {
-  const supports = current.supports;
-  if (typeof supports !== 'function') return { kind: 'supported' };
-  let answer: unknown;
-  try {
-    answer = await supports(meta);
-  } catch (error) {
-    const { message, stack } = describeThrown(error);
-    return { kind: 'error', message: `supports() threw: ${message}`, stack };
-  }
-  if (answer === true) return { kind: 'supported' };
-  if (typeof answer === 'string' && answer.trim() !== '') return { kind: 'unsupported', reason: answer.trim() };
-  if (answer === false) return { kind: 'unsupported', reason: 'supports() returned false' };
-  return { kind: 'error', message: `supports() returned ${describeKind(answer)}; expected true or a reason string` };
-}
-
 async function handle(message: RunnerMessage): Promise<void> {
   if (exiting) return;
   const current = adapter;
@@ -148,7 +127,7 @@ async function handle(message: RunnerMessage): Promise<void> {
   }
   if (current === undefined) return;
   if (message.type === 'supports') {
-    const answer = await answerSupports(message.meta, current);
+    const answer = await answerSupports(current, message.meta);
     if (!exiting) send({ type: 'supports-answer', requestId: message.requestId, answer });
     return;
   }

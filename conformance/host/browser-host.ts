@@ -50,28 +50,6 @@ export const CHROMIUM_FLAGS: readonly string[] = [
 /** Extra Chromium flags, space-separated (e.g. to use a real GPU, or to limit the page's memory in tests). */
 export const BROWSER_FLAGS_ENV = 'CONFORMANCE_BROWSER_FLAGS';
 
-/**
- * How long a page may take to start (context, harness, adapter import and init()), in ms:
- * kept apart from the per-fixture limit, since starting Chromium's renderer and GPU
- * process takes seconds on a loaded machine. Default: the larger of the fixture limit and
- * DEFAULT_PAGE_LOAD_TIMEOUT_MS.
- */
-export const LOAD_TIMEOUT_ENV = 'CONFORMANCE_BROWSER_LOAD_TIMEOUT_MS';
-export const DEFAULT_PAGE_LOAD_TIMEOUT_MS = 120000;
-
-/** The page start-up limit for a run whose fixtures may take `fixtureTimeoutMs` each (see LOAD_TIMEOUT_ENV). */
-export function pageLoadTimeoutMs(fixtureTimeoutMs: number, env: NodeJS.ProcessEnv = process.env): number {
-  const text = env[LOAD_TIMEOUT_ENV];
-  if (text === undefined || text.trim() === '') return Math.max(fixtureTimeoutMs, DEFAULT_PAGE_LOAD_TIMEOUT_MS);
-  const value = Number(text);
-  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
-    throw new ConformanceError('E_USAGE', `${LOAD_TIMEOUT_ENV}: expected a positive integer (milliseconds a page may take to start), found ${JSON.stringify(text)}`, {
-      value: text,
-    });
-  }
-  return value;
-}
-
 /** Where Chromium or Chrome usually is, tried in order after --browser and $CHROME_PATH. */
 export const SYSTEM_BROWSER_PATHS: readonly string[] = [
   '/usr/bin/chromium',
@@ -243,8 +221,11 @@ function delay(ms: number): Promise<void> {
 export interface BrowserHostOptions {
   /** --browser; else $CHROME_PATH; else the usual system paths. */
   browser?: string;
-  /** The per-fixture limit of the run; the page start-up limit is pageLoadTimeoutMs() of it. */
-  fixtureTimeoutMs: number;
+  /**
+   * How long a page may take to start (context, harness, adapter import and init()) and
+   * Chromium to launch, in ms: the run's --load-timeout, the start-up limit of every host.
+   */
+  loadTimeoutMs: number;
 }
 
 /** Timings of the host, for the bench: each page's start-up apart from the fixtures. */
@@ -266,7 +247,6 @@ export class BrowserHost implements AdapterHost {
   private pageCount = 0;
   private closing = false;
   private executablePath = '';
-  private loadTimeoutMs = DEFAULT_PAGE_LOAD_TIMEOUT_MS;
 
   /**
    * @param modulePath absolute path of the adapter module (bundled for the page)
@@ -287,7 +267,6 @@ export class BrowserHost implements AdapterHost {
       throw new ConformanceError('E_ADAPTER_LOAD', `adapter module ${this.modulePath} (from --impl ${this.source}) is not a file`, { path: this.modulePath });
     }
     this.executablePath = findBrowser(this.options.browser);
-    this.loadTimeoutMs = pageLoadTimeoutMs(this.options.fixtureTimeoutMs);
     const bundleStart = performance.now();
     const [harness, adapter] = await Promise.all([bundleForBrowser(harnessEntry(), 'the harness'), bundleForBrowser(this.modulePath, 'adapter')]);
     this.timings.bundleSeconds = (performance.now() - bundleStart) / 1000;
@@ -312,7 +291,7 @@ export class BrowserHost implements AdapterHost {
         executablePath: this.executablePath,
         headless: true,
         args: [...CHROMIUM_FLAGS, ...extra],
-        timeout: this.loadTimeoutMs,
+        timeout: this.options.loadTimeoutMs,
       });
     } catch (error) {
       throw new ConformanceError('E_ADAPTER_LOAD', `cannot start the browser ${this.executablePath}: ${(error as Error).message}`, { browser: this.executablePath });
@@ -358,13 +337,13 @@ export class BrowserHost implements AdapterHost {
       await page.waitForFunction((name) => name in window, HARNESS_GLOBAL, { timeout: 0 });
       return page.evaluate((name) => (window as unknown as Record<string, HarnessApi>)[name].load(), HARNESS_GLOBAL);
     })();
-    const outcome = await this.race(load, live, this.loadTimeoutMs);
+    const outcome = await this.race(load, live, this.options.loadTimeoutMs);
     if (outcome.kind === 'ended' || outcome.kind === 'timeout' || outcome.kind === 'failed') {
       void load.catch(() => undefined);
       await this.discard(live);
       const why =
         outcome.kind === 'timeout'
-          ? { message: `the page did not finish loading (harness, adapter import and init()) within ${this.loadTimeoutMs} ms` }
+          ? { message: `the page did not finish loading (harness, adapter import and init()) within ${this.options.loadTimeoutMs} ms (--load-timeout)` }
           : outcome.kind === 'ended'
             ? outcome.reason
             : { message: outcome.message };

@@ -25,6 +25,7 @@
  * MAX_LINE_BYTES is discarded as it streams and fails the fixture being computed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { bwrapArgs, findBwrap, nodeAdapterFolders, type SandboxOptions } from './sandbox.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,7 @@ import {
   type SupportResponse,
 } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
+import { Restarter, type RestartOutcome } from './restarter.js';
 import { checkOutputTensor } from './result-check.js';
 
 /** Protocol 1.0 (its handshake string has no minor version). */
@@ -172,8 +174,13 @@ export class CommandHost implements AdapterHost {
   private child: ChildProcess | null = null;
   /** Resolves once the latest program's end has been handled (pipes drained, its job failed). */
   private ended: Promise<void> = Promise.resolve();
-  /** A program being started, so that concurrent run() calls start one. */
-  private starting: Promise<{ ok: true } | { ok: false; message: string; detail?: string }> | null = null;
+  /** Starts a fresh program after one ended (concurrent run() calls share one start). */
+  private readonly restarter = new Restarter({
+    ended: () => this.ended,
+    closing: () => this.closing,
+    spawn: () => this.spawn(),
+    failure: 'the adapter program could not be restarted after it ended',
+  });
   /** Asked and not yet answered, in the order sent: jobs[0] is the one the program computes. */
   private jobs: Job[] = [];
   /** Programs the runner ended on purpose (timeout, shutdown): their end is no job's fault. */
@@ -193,6 +200,8 @@ export class CommandHost implements AdapterHost {
     private readonly command: string,
     private readonly output: HostOutput,
     private readonly loadTimeoutMs: number,
+    /** --sandbox: run under bwrap with these corpus folders hidden (see sandbox.ts). */
+    private readonly sandbox?: SandboxOptions,
   ) {}
 
   private get source(): string {
@@ -218,7 +227,19 @@ export class CommandHost implements AdapterHost {
   private spawn(): Promise<AdapterCapabilities> {
     this.stderrTail.clear();
     // detached: the shell and everything it starts form one process group, killed together.
-    const child = spawn(this.command, { shell: true, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    const child =
+      this.sandbox === undefined
+        ? spawn(this.command, { shell: true, stdio: ['pipe', 'pipe', 'pipe'], detached: true })
+        : spawn(
+            findBwrap(),
+            [
+              ...bwrapArgs({ readOnly: [process.cwd(), ...nodeAdapterFolders(process.cwd()), ...this.sandbox.readOnly], writable: [this.tempDir!], hidden: this.sandbox.hidden, cwd: process.cwd() }),
+              '/bin/sh',
+              '-c',
+              this.command,
+            ],
+            { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
+          );
     child.stdin?.on('error', (error: Error) => {
       // EPIPE once the program has exited: its exit is reported by the end handler.
       this.stderrTail.push(`\n[runner: writing to the program's stdin failed: ${error.message}]\n`);
@@ -377,28 +398,10 @@ export class CommandHost implements AdapterHost {
     }
   }
 
-  /** A fresh program, started once the previous one's end has been handled. */
-  private ensureChild(): Promise<{ ok: true } | { ok: false; message: string; detail?: string }> {
+  /** The current program, or a fresh one started once the previous one's end has been handled. */
+  private ensureChild(): Promise<RestartOutcome> {
     if (this.child !== null) return Promise.resolve({ ok: true });
-    if (this.starting === null) {
-      const starting = this.ended
-        .then(() => {
-          if (this.closing) throw new Error('the runner is shutting down');
-          return this.spawn();
-        })
-        .then(
-          () => ({ ok: true as const }),
-          (error: unknown) => {
-            const [first, ...rest] = (error as Error).message.split('\n');
-            return { ok: false as const, message: `the adapter program could not be restarted after it ended: ${first}`, detail: rest.join('\n') || undefined };
-          },
-        )
-        .finally(() => {
-          if (this.starting === starting) this.starting = null;
-        });
-      this.starting = starting;
-    }
-    return this.starting;
+    return this.restarter.restart();
   }
 
   async checkSupport(): Promise<SupportResponse> {
@@ -498,7 +501,7 @@ export class CommandHost implements AdapterHost {
       if (job.timer !== null) clearTimeout(job.timer);
       job.settle({ kind: 'failed', message: 'the runner is shutting down' });
     }
-    await this.starting;
+    await this.restarter.pending;
     const child = this.child;
     this.child = null;
     if (child !== null) {

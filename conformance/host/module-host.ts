@@ -5,6 +5,8 @@
  * the next fixture.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
+import { bwrapArgs, findBwrap, nodeAdapterFolders, type SandboxOptions } from './sandbox.js';
 import { existsSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
@@ -13,6 +15,7 @@ import { OUTPUT_NAMES } from '../../src/types.js';
 import { describeExit, killOnExit, killProcessGroup, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
 import type { BackwardResultMessage, ChildMessage, RunnerMessage, SupportsAnswerMessage } from './protocol.js';
+import { Restarter, type RestartOutcome } from './restarter.js';
 import { checkOutputTensor } from './result-check.js';
 
 /** The child entry, next to this file (.js after the build, .ts when run from the sources with a loader). */
@@ -66,8 +69,13 @@ export class ModuleHost implements AdapterHost {
   private readonly retired = new WeakSet<ChildProcess>();
   private readonly stderrTail = new OutputTail();
   private nextRequestId = 1;
-  /** A process being started for queued jobs, so that two callers do not start two. */
-  private starting: Promise<{ ok: true } | { ok: false; message: string; detail?: string }> | null = null;
+  /** Starts a fresh process for queued jobs after one ended (two callers share one start). */
+  private readonly restarter = new Restarter({
+    ended: () => this.ended,
+    closing: () => this.closing,
+    spawn: () => this.spawn(),
+    failure: 'the adapter could not be restarted after its previous process ended',
+  });
   private closing = false;
 
   /**
@@ -80,6 +88,8 @@ export class ModuleHost implements AdapterHost {
     private readonly source: string,
     private readonly output: HostOutput,
     private readonly loadTimeoutMs: number,
+    /** --sandbox: run under bwrap with these corpus folders hidden (see sandbox.ts). */
+    private readonly sandbox?: SandboxOptions,
   ) {}
 
   async start(): Promise<AdapterCapabilities> {
@@ -92,9 +102,18 @@ export class ModuleHost implements AdapterHost {
     return this.spawn();
   }
 
+  /** --sandbox: fork runs `bwrap ARGS node CHILD MODULE`; the IPC descriptor (NODE_CHANNEL_FD) passes through bwrap. */
+  private sandboxed(): { execPath?: string; execArgv?: string[] } {
+    if (this.sandbox === undefined) return {};
+    const folder = dirname(this.modulePath);
+    const args = bwrapArgs({ readOnly: [folder, ...nodeAdapterFolders(folder), ...this.sandbox.readOnly], writable: [], hidden: this.sandbox.hidden, cwd: folder });
+    return { execPath: findBwrap(), execArgv: [...args, process.execPath, ...process.execArgv] };
+  }
+
   private spawn(): Promise<AdapterCapabilities> {
     this.stderrTail.clear();
     const child = fork(childEntry(), [this.modulePath], {
+      ...this.sandboxed(),
       serialization: 'advanced',
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // Its own process group: helpers the adapter starts are killed with it (killProcessGroup).
@@ -294,32 +313,10 @@ export class ModuleHost implements AdapterHost {
     }
   }
 
-  /**
-   * A ready process: the current one, or a fresh one started once the previous one's end
-   * has been handled. A failed start becomes an error answer.
-   */
-  private ensureChild(): Promise<{ ok: true } | { ok: false; message: string; detail?: string }> {
+  /** A ready process: the current one, or a fresh one started once the previous one's end has been handled. */
+  private ensureChild(): Promise<RestartOutcome> {
     if (this.readyChild !== null) return Promise.resolve({ ok: true });
-    if (this.starting === null) {
-      const starting = this.ended
-        .then(() => {
-          if (this.closing) throw new Error('the runner is shutting down');
-          return this.spawn();
-        })
-        .then(
-          () => ({ ok: true as const }),
-          (error: unknown) => {
-            const text = (error as Error).message;
-            const [first, ...rest] = text.split('\n');
-            return { ok: false as const, message: `the adapter could not be restarted after its previous process ended: ${first}`, detail: rest.join('\n') || undefined };
-          },
-        )
-        .finally(() => {
-          if (this.starting === starting) this.starting = null;
-        });
-      this.starting = starting;
-    }
-    return this.starting;
+    return this.restarter.restart();
   }
 
   private ask(message: RunnerMessage & { requestId: number }, timeoutMs: number, fixtureId: string): Promise<Answer> {

@@ -64,10 +64,10 @@ function writeEntry(name: string, planned: Record<string, string>, hangOnPage: n
 t.test('each misbehaviour is an error or timeout for its fixture; the next fixture runs on a fresh page', async (t) => {
   const entry = writeEntry('misbehaving.mjs', plan, HANG_PAGE);
   const jsonPath = join(root, 'report.json');
-  const run = await runCli(['--impl', `browser:${entry}`, '--browser', browser, '--only', ids.join(','), '--timeout', String(HANG_TIMEOUT_MS), '--json', jsonPath], {
+  const args = ['--impl', `browser:${entry}`, '--browser', browser, '--only', ids.join(','), '--timeout', String(HANG_TIMEOUT_MS), '--load-timeout', String(LOAD_TIMEOUT_MS)];
+  const run = await runCli([...args, '--json', jsonPath], {
     // A small JavaScript heap, so that the 'crashes' fixture ends its renderer quickly.
     CONFORMANCE_BROWSER_FLAGS: '--js-flags=--max-old-space-size=128',
-    CONFORMANCE_BROWSER_LOAD_TIMEOUT_MS: String(LOAD_TIMEOUT_MS),
   });
   t.equal(run.code, 1, 'exit 1: errors and timeouts fail the run');
   const report = readReport(jsonPath);
@@ -91,7 +91,7 @@ t.test('each misbehaviour is an error or timeout for its fixture; the next fixtu
   t.equal(neverLoaded.status, 'error');
   t.equal(
     neverLoaded.message,
-    `a fresh page could not be started: the page did not finish loading (harness, adapter import and init()) within ${LOAD_TIMEOUT_MS} ms (for fixture ${ids[20]})`,
+    `a fresh page could not be started: the page did not finish loading (harness, adapter import and init()) within ${LOAD_TIMEOUT_MS} ms (--load-timeout) (for fixture ${ids[20]})`,
   );
   const healthy = ids.filter((_, position) => position % 2 === 0 && position < 20).concat(ids[21]);
   t.same(
@@ -104,11 +104,11 @@ t.test('each misbehaviour is an error or timeout for its fixture; the next fixtu
 
 t.test('a page that never finishes loading at the start: E_ADAPTER_LOAD, exit 2', async (t) => {
   const entry = writeEntry('never-loads.mjs', {}, 1);
-  const run = await runCli(['--impl', `browser:${entry}`, '--browser', browser, '--only', ids[0]], { CONFORMANCE_BROWSER_LOAD_TIMEOUT_MS: '30000' });
+  const run = await runCli(['--impl', `browser:${entry}`, '--browser', browser, '--only', ids[0], '--load-timeout', '30000']);
   t.equal(run.code, 2);
   t.equal(
     run.stderr.trim(),
-    `conformance-runner: cannot load adapter browser:${entry} in the browser: the page did not finish loading (harness, adapter import and init()) within 30000 ms`,
+    `conformance-runner: cannot load adapter browser:${entry} in the browser: the page did not finish loading (harness, adapter import and init()) within 30000 ms (--load-timeout)`,
   );
 });
 

@@ -5,7 +5,7 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import { DEFAULT_PAGE_LOAD_TIMEOUT_MS, findBrowser, pageLoadTimeoutMs } from '../../conformance/host/browser-host.js';
+import { findBrowser } from '../../conformance/host/browser-host.js';
 import { parseImpl } from '../../conformance/run.js';
 
 const root = t.testdir();
@@ -33,16 +33,6 @@ t.test('a bad --browser or $CHROME_PATH is named, with what to install', async (
     message: `--browser: ${notExecutable} is not an executable file; install Chromium (Debian/Ubuntu: \`apt-get install -y chromium\`), or pass --browser PATH or set CHROME_PATH`,
   });
   t.throws(() => findBrowser(undefined, { CHROME_PATH: join(root, 'missing') }, [first]), { code: 'E_USAGE', message: /^CHROME_PATH: .*missing is not an executable file; install Chromium/ });
-});
-
-t.test('page start-up limit: the larger of the fixture limit and the default, or the environment variable', async (t) => {
-  t.equal(pageLoadTimeoutMs(1000, {}), DEFAULT_PAGE_LOAD_TIMEOUT_MS);
-  t.equal(pageLoadTimeoutMs(DEFAULT_PAGE_LOAD_TIMEOUT_MS + 1, {}), DEFAULT_PAGE_LOAD_TIMEOUT_MS + 1);
-  t.equal(pageLoadTimeoutMs(1000, { CONFORMANCE_BROWSER_LOAD_TIMEOUT_MS: '2500' }), 2500);
-  t.throws(() => pageLoadTimeoutMs(1000, { CONFORMANCE_BROWSER_LOAD_TIMEOUT_MS: '2.5s' }), {
-    code: 'E_USAGE',
-    message: 'CONFORMANCE_BROWSER_LOAD_TIMEOUT_MS: expected a positive integer (milliseconds a page may take to start), found "2.5s"',
-  });
 });
 
 t.test('--impl browser:MODULE', async (t) => {

@@ -13,8 +13,9 @@
 import { ConformanceError } from '../../../src/errors.js';
 import type { Adapter, BackwardRequest, Dtype, FixtureMeta, OutputName, Tensor, TensorData } from '../../../src/types.js';
 import { OUTPUT_NAMES } from '../../../src/types.js';
+import { answerSupports, describeThrown } from '../adapter-calls.js';
 import { inspectAdapterModule } from '../capabilities.js';
-import { checkBackwardResult, describeKind } from '../result-check.js';
+import { checkBackwardResult } from '../result-check.js';
 import { FATAL_BINDING, HARNESS_GLOBAL, type BrowserJob, type HarnessApi, type LoadAnswer, type LostDevice, type RunAnswer, type SupportsPageAnswer, type WireTensorSpec } from './wire.js';
 
 const ADAPTER_URL = '/adapter.js';
@@ -23,12 +24,6 @@ let adapter: Adapter | undefined;
 /** Devices lost since the last call started. */
 let lostDevices: LostDevice[] = [];
 let gpuDescription: string | null = null;
-
-function describeThrown(error: unknown): { message: string; stack?: string } {
-  if (error instanceof ConformanceError) return { message: error.message };
-  if (error instanceof Error) return { message: error.message === '' ? error.name : `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}`, stack: error.stack };
-  return { message: `threw a non-Error value: ${describeKind(error)}` };
-}
 
 function reportFatal(message: string, stack?: string): void {
   const binding = (window as unknown as Record<string, ((message: string, stack?: string) => void) | undefined>)[FATAL_BINDING];
@@ -120,20 +115,8 @@ async function load(): Promise<LoadAnswer> {
   return { kind: 'ready', declared: { ...inspected.capabilities }, gpu: gpuDescription };
 }
 
-async function supports(meta: FixtureMeta): Promise<SupportsPageAnswer> {
-  const check = adapter?.supports;
-  if (typeof check !== 'function') return { kind: 'supported' };
-  let answer: unknown;
-  try {
-    answer = await check(meta);
-  } catch (error) {
-    const { message, stack } = describeThrown(error);
-    return { kind: 'error', message: `supports() threw: ${message}`, stack };
-  }
-  if (answer === true) return { kind: 'supported' };
-  if (typeof answer === 'string' && answer.trim() !== '') return { kind: 'unsupported', reason: answer.trim() };
-  if (answer === false) return { kind: 'unsupported', reason: 'supports() returned false' };
-  return { kind: 'error', message: `supports() returned ${describeKind(answer)}; expected true or a reason string` };
+function supports(meta: FixtureMeta): Promise<SupportsPageAnswer> {
+  return answerSupports(adapter, meta);
 }
 
 /** Let a device's `lost` promise settle before the error is reported (it resolves in a task of its own). */

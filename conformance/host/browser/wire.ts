@@ -8,6 +8,7 @@
  *
  * TOKEN is a random string per fixture, so a page can only read the job it was given.
  */
+import type { SupportsAnswer } from '../protocol.js';
 import type { ExpectedOutputs } from '../result-check.js';
 import type { DeclaredCapabilities } from '../capabilities.js';
 import type { Conv2dParams, Dtype, FixtureMeta, OutputName } from '../../../src/types.js';
@@ -35,7 +36,8 @@ export interface BrowserJob {
 
 export type LoadAnswer = { kind: 'ready'; declared: DeclaredCapabilities; gpu: string | null } | { kind: 'load-error'; message: string; stack?: string };
 
-export type SupportsPageAnswer = { kind: 'supported' } | { kind: 'unsupported'; reason: string } | { kind: 'error'; message: string; stack?: string };
+/** The same answer as the module host's child gives (adapter-calls.ts answerSupports). */
+export type SupportsPageAnswer = SupportsAnswer;
 
 export interface LostDevice {
   reason: string;
