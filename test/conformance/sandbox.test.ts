@@ -19,6 +19,9 @@ import { buildSmallCorpus } from '../helpers/small-corpus.js';
 import { adapterPath, hasOutcomeLine, readReport, REPO_ROOT, runCli } from './run-cli.js';
 
 const skip = existsSync('/usr/bin/bwrap') ? false : 'bubblewrap (bwrap) is not installed';
+// .ci/run installs bubblewrap: under CI a missing one is a failure, not a quiet skip.
+const underCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+if (skip !== false && underCi) t.fail(`CI has no bubblewrap for the --sandbox tests: ${skip}`);
 const root = t.testdir();
 const corpus = await buildSmallCorpus(join(root, 'corpus'));
 // Two fixtures of the bundled corpus: the hostile adapters misbehave on the first only.
