@@ -37,7 +37,7 @@
  *    the float16 values (exactly representable) and reports computeDtype 'float32'.
  *  - bfloat16 inputs run in float32 (computeDtype 'float32'): every bfloat16 value is a
  *    float32 value, and the CPU provider has no bfloat16 Conv kernels.
- * As a bundled adapter it declares float16 and float32 (ONNXRUNTIME_DTYPES): float64
+ * As a bundled adapter it declares float16, float32 and bfloat16 (ONNXRUNTIME_DTYPES): float64
  * results computed in float32 cannot meet the float64 bound.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -56,8 +56,11 @@ import { importOptional } from './load-optional.js';
 
 type OrtModule = typeof Ort;
 
-/** The fixture dtypes whose bound this backend's results meet. */
-export const ONNXRUNTIME_DTYPES: readonly Dtype[] = ['float16', 'float32'];
+/**
+ * The fixture dtypes whose bound this backend's results meet: float16 and bfloat16 inputs
+ * widen exactly to float32, and a float32 result rounded once to either meets its bound.
+ */
+export const ONNXRUNTIME_DTYPES: readonly Dtype[] = ['float16', 'float32', 'bfloat16'];
 
 /** onnxruntime-node, or E_BACKEND_MISSING naming what to install. */
 export function loadOnnxruntime(): Promise<OrtModule> {
