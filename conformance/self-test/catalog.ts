@@ -96,6 +96,12 @@ export const CATALOG: readonly CatalogEntry[] = [
     module: './implementations/winograd-f4x4-3x3.js',
   },
   {
+    name: 'fft-radix2',
+    description: 'radix-2 complex FFTs (twiddles rounded to the dtype) for dx and dw per output plane, summed in the frequency domain, every operation in the dtype (float16 in float32); declares precision fft; declines the special family',
+    expected: 'pass',
+    module: './implementations/fft-radix2.js',
+  },
+  {
     name: 'fpmath-tf32-inputs',
     description: 'inputs rounded to tf32 before the products, accumulation in the dtype; declares fpmath tf32',
     expected: 'pass',
