@@ -35,7 +35,9 @@
  *    and rounds the outputs to float16. A one-time probe (a profiled float16 session)
  *    tells the two apart; without native kernels the backend runs the float32 model on
  *    the float16 values (exactly representable) and reports computeDtype 'float32'.
- * As a bundled adapter it declares float16 and float32 (ONNXRUNTIME_DTYPES): float64
+ *  - bfloat16 inputs run in float32 (computeDtype 'float32'): every bfloat16 value is a
+ *    float32 value, and the CPU provider has no bfloat16 Conv kernels.
+ * As a bundled adapter it declares float16, float32 and bfloat16 (ONNXRUNTIME_DTYPES): float64
  * results computed in float32 cannot meet the float64 bound.
  */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -44,7 +46,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { float16BitsToFloat64, expectedArrayType, toFloat64Array } from '../src/dtype.js';
+import { bitsToFloat64, expectedArrayType, isBits16, toFloat64Array } from '../src/dtype.js';
 import { ConformanceError, describeValue } from '../src/errors.js';
 import { conv2dBackwardGeometry, shapeSize, transposeOutputPadding, type Conv2dGeometry } from '../src/geometry.js';
 import type { Conv2dParams, Dtype, Tensor } from '../src/types.js';
@@ -54,8 +56,11 @@ import { importOptional } from './load-optional.js';
 
 type OrtModule = typeof Ort;
 
-/** The fixture dtypes whose bound this backend's results meet. */
-export const ONNXRUNTIME_DTYPES: readonly Dtype[] = ['float16', 'float32'];
+/**
+ * The fixture dtypes whose bound this backend's results meet: float16 and bfloat16 inputs
+ * widen exactly to float32, and a float32 result rounded once to either meets its bound.
+ */
+export const ONNXRUNTIME_DTYPES: readonly Dtype[] = ['float16', 'float32', 'bfloat16'];
 
 /** onnxruntime-node, or E_BACKEND_MISSING naming what to install. */
 export function loadOnnxruntime(): Promise<OrtModule> {
@@ -376,11 +381,11 @@ function toOrtTensor(ort: OrtModule, tensor: Tensor, name: string, computeDtype:
   const OrtTensor = ort.Tensor;
   if (computeDtype === 'float16') return new OrtTensor('float16', tensor.data as Uint16Array, tensor.shape);
   if (tensor.dtype === 'float32') return new OrtTensor('float32', tensor.data as Float32Array, tensor.shape);
-  if (tensor.dtype === 'float16') {
-    // Every binary16 value is a float32 value: the conversion is exact.
+  if (isBits16(tensor.dtype)) {
+    // Every binary16 and every bfloat16 value is a float32 value: the conversion is exact.
     const bits = tensor.data as Uint16Array;
     const values = new Float32Array(bits.length);
-    for (let index = 0; index < bits.length; index++) values[index] = float16BitsToFloat64(bits[index]);
+    for (let index = 0; index < bits.length; index++) values[index] = bitsToFloat64(bits[index], tensor.dtype);
     return new OrtTensor('float32', values, tensor.shape);
   }
   const values = tensor.data as Float64Array;

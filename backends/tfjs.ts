@@ -10,10 +10,11 @@
  * TF.js's backprop kernels take one group and no dilation, NHWC activations and
  * HWIO filters; groups and dilation are rewritten exactly into such plain convs
  * by ./tfjs-decompositions.ts, and layouts are converted on the way in and out.
- * TF.js computes in float32: float16 and float32 inputs convert exactly, and
+ * TF.js computes in float32: float16, bfloat16 and float32 inputs convert exactly, and
  * float64 inputs must be float32 values (checked, with an E_WITNESS error).
  * @tensorflow/tfjs is an optional peer dependency, imported on create().
- * As a bundled adapter it declares float16 and float32 (TFJS_DTYPES).
+ * As a bundled adapter it declares float16, float32 and bfloat16 (TFJS_DTYPES): a float32
+ * result rounded once to a 16-bit dtype meets that dtype's bound.
  */
 import type * as TfModule from '@tensorflow/tfjs';
 import { toFloat64Array, expectedArrayType } from '../src/dtype.js';
@@ -53,7 +54,7 @@ export interface TfjsComputeInfo {
 }
 
 /** The fixture dtypes whose bound this backend's results meet (a float32 result cannot meet the float64 bound). */
-export const TFJS_DTYPES: readonly Dtype[] = ['float16', 'float32'];
+export const TFJS_DTYPES: readonly Dtype[] = ['float16', 'float32', 'bfloat16'];
 
 const TFJS_NODE_SPECIFIER = '@tensorflow/tfjs-node';
 

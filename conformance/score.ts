@@ -13,10 +13,14 @@
  * lose bit-exactness unless the class computes exactly what direct does, and the
  * outcome records the class under which it was judged.
  */
-import { combineGrades, compareOutput, type CompareInput } from '../src/compare.js';
+import { combineGrades, compareOutput, compareOutputNormwise, type CompareInput, type PlaneBounds } from '../src/compare.js';
 import { toFloat64Array } from '../src/dtype.js';
 import {
   classCoefficients,
+  fftConstants,
+  fftPlaneBound,
+  fftPlaneBounds,
+  fftSizes,
   inputRoundoff,
   winogradAbsoluteEvaluation,
   winogradApplies,
@@ -88,6 +92,51 @@ function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | und
   return bounds;
 }
 
+/**
+ * The FFT class's normwise bounds for dx and dw, one per output plane (docs/tolerance.md, FFT),
+ * from the fixture's own inputs, expected values and magnitudes; null where the class does not
+ * apply (another algorithm, or a NaN or infinite input: then the direct rule with fpmath's v).
+ */
+function fftBounds(fixture: ExpectedGradients, precision: PrecisionClass | undefined): Partial<Record<OutputName, PlaneBounds>> | null {
+  const { meta } = fixture;
+  if (precision?.algorithm !== 'fft') return null;
+  if (fixture.x === undefined || fixture.w === undefined || fixture.dy === undefined) {
+    throw new Error(`scoreFixture: the fft bound needs the inputs of fixture ${meta.id}, which were not passed in`);
+  }
+  const [x, w, dy] = [asFloat64(fixture.x), asFloat64(fixture.w), asFloat64(fixture.dy)];
+  if (![x, w, dy].every((tensor) => tensor.data.every(Number.isFinite))) return null;
+  const sizes = fftSizes(x.shape, w.shape, dy.shape, meta.params);
+  const v = inputRoundoff(meta.dtype, precision.fpmath);
+  const proven = fftConstants(meta.dtype, sizes);
+  const typical = fftConstants(meta.dtype, sizes, true);
+  const algorithm = fftPlaneBounds(proven, x, w, dy, meta.params.groups, v);
+  const typicalAlgorithm = fftPlaneBounds(typical, x, w, dy, meta.params.groups, v);
+  const terms: Record<'dx' | 'dw', number> = { dx: meta.shapes.w[0] / meta.params.groups, dw: meta.shapes.x[0] };
+  const result: Partial<Record<OutputName, PlaneBounds>> = {};
+  for (const name of ['dx', 'dw'] as const) {
+    const { planeSize } = algorithm[name];
+    const planeCount = algorithm[name].algorithm.length;
+    const expected = fixture[name].data;
+    const magnitude = fixture[magnitudeTensorName(name)].data;
+    const k = meta.tolerance.outputs[name].accumulationLength;
+    const bound = new Float64Array(planeCount);
+    const typicalBound = new Float64Array(planeCount);
+    for (let plane = 0; plane < planeCount; plane++) {
+      let expectedSquares = 0;
+      let magnitudeSquares = 0;
+      for (let index = plane * planeSize; index < (plane + 1) * planeSize; index++) {
+        expectedSquares += expected[index] * expected[index];
+        magnitudeSquares += magnitude[index] * magnitude[index];
+      }
+      const [expectedNorm, magnitudeNorm] = [Math.sqrt(expectedSquares), Math.sqrt(magnitudeSquares)];
+      bound[plane] = fftPlaneBound(proven, algorithm[name].algorithm[plane], expectedNorm, magnitudeNorm, k, terms[name]);
+      typicalBound[plane] = fftPlaneBound(typical, typicalAlgorithm[name].algorithm[plane], expectedNorm, magnitudeNorm, k, terms[name]);
+    }
+    result[name] = { planeSize, bound, typical: typicalBound };
+  }
+  return result;
+}
+
 /** The fields every outcome of a fixture shares. */
 export function outcomeBase(meta: Pick<FixtureMeta, 'id' | 'family' | 'dtype' | 'tags'>): { id: string; family: FixtureMeta['family']; dtype: FixtureMeta['dtype']; tags: string[] } {
   return { id: meta.id, family: meta.family, dtype: meta.dtype, tags: [...meta.tags] };
@@ -108,7 +157,9 @@ export function scoreFixture(input: ScoreInput): Outcome {
   if (notScored.length > 0) {
     notes.push(`${notScored.join(', ')} not scored: the adapter does not declare ${notScored.length === 1 ? 'it' : 'them'} in outputs`);
   }
-  const bounds = classBounds(fixture, input.precision);
+  const planes = fftBounds(fixture, input.precision);
+  // FFT: dx and dw normwise per plane; db (a plain sum) and fixtures with non-finite inputs as direct with fpmath's v.
+  const bounds = classBounds(fixture, input.precision?.algorithm === 'fft' ? { algorithm: 'direct', fpmath: input.precision.fpmath } : input.precision);
   const directStrict = bounds === null;
   for (const name of OUTPUT_NAMES) {
     if (!declared.includes(name)) continue;
@@ -118,6 +169,11 @@ export function scoreFixture(input: ScoreInput): Outcome {
     const map: ErrorMap | undefined =
       input.errorMaps === undefined ? undefined : { shape: [...expected.shape], errorInBounds: new Float64Array(expected.data.length), failed: new Uint8Array(expected.data.length) };
     if (map !== undefined) input.errorMaps![name] = map;
+    const planeBounds = planes?.[name];
+    if (planeBounds !== undefined) {
+      metrics.push(compareOutputNormwise({ output: name, shape: expected.shape, dtype: meta.dtype, expected: expected.data, got: valuesOf(got), errorMap: map, planes: planeBounds }));
+      continue;
+    }
     metrics.push(
       compareOutput({
         output: name,

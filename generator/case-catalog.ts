@@ -28,15 +28,16 @@ export interface CaseSpec {
   extraFamilies?: DataFamily[];
   /** Replace the default families entirely (for the large layers). */
   families?: DataFamily[];
-  /** Also generate float64 and float16 fixtures (exact and normal data). */
+  /** Also generate float64, float16 and bfloat16 fixtures (exact and normal data). */
   allPrecisions?: boolean;
 }
 
 /** Every case gets these families in float32. */
 export const DEFAULT_FAMILIES: DataFamily[] = ['exact', 'normal', 'onehot-dy'];
-/** Families generated in float64 and float16 for cases with allPrecisions. */
+/** Families generated in float64, float16 and bfloat16 for cases with allPrecisions. */
 export const PRECISION_FAMILIES: DataFamily[] = ['exact', 'normal'];
-export const PRECISION_DTYPES: Dtype[] = ['float64', 'float16'];
+/** bfloat16 since corpus 1.1.0 (its fixtures are new ids: the earlier ones keep their seeds and bytes). */
+export const PRECISION_DTYPES: Dtype[] = ['float64', 'float16', 'bfloat16'];
 
 const pads = (top: number, bottom: number, left: number, right: number): Pads => ({ top, bottom, left, right });
 const MORE: DataFamily[] = ['wide', 'cancel'];

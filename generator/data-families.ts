@@ -5,7 +5,7 @@
  * All values are representable in the fixture's dtype and, for float64 fixtures,
  * in float32 too, so that the float32 witnesses see exactly the same inputs.
  */
-import { DTYPE_INFO, roundToDtype } from '../src/dtype.js';
+import { DTYPE_INFO, isBits16, roundToDtype } from '../src/dtype.js';
 import { ConformanceError } from '../src/errors.js';
 import type { Conv2dGeometry } from '../src/geometry.js';
 import type { Prng } from '../src/prng.js';
@@ -35,9 +35,9 @@ export interface DrawContext {
   attempt: number;
 }
 
-/** Round a drawn value to what is stored: the dtype, and float32 for float64 fixtures (see above). */
+/** Round a drawn value to what is stored: the dtype (float16, bfloat16), and float32 for float64 fixtures (see above). */
 function storable(value: number, dtype: Dtype): number {
-  return dtype === 'float16' ? roundToDtype(value, 'float16') : Math.fround(value);
+  return isBits16(dtype) ? roundToDtype(value, dtype) : Math.fround(value);
 }
 
 function fill(length: number, draw: (index: number) => number, dtype: Dtype): Float64Array {

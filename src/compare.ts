@@ -154,6 +154,109 @@ export function compareOutput(input: CompareInput): OutputMetrics {
   };
 }
 
+/** A normwise bound per output plane (the FFT class): planes are consecutive runs of `planeSize` elements. */
+export interface PlaneBounds {
+  planeSize: number;
+  /** Per plane: the bound on ||got - expected||_2 over its finite elements. */
+  bound: Float64Array;
+  /** Per plane: the typical error, for the `tight` grade. */
+  typical: Float64Array;
+}
+
+/**
+ * Normwise comparison per plane: the NaN, infinity and signed-zero rules stay per element
+ * (as in compareOutput); the finite elements of a plane pass together when
+ * ||got - expected||_2 <= the plane's bound, and fail together otherwise. An element's
+ * error in bounds is |got - expected| / (its plane's bound), so a plane fails exactly when
+ * the 2-norm of its elements' errors in bounds exceeds 1; maxErrorInBounds is the largest
+ * plane ratio.
+ */
+export function compareOutputNormwise(input: Omit<CompareInput, 'rule' | 'accumulationLength' | 'magnitude' | 'classBound'> & { planes: PlaneBounds }): OutputMetrics {
+  const { expected, got, dtype, planes } = input;
+  const round = rounderFor(dtype);
+  const planeCount = planes.bound.length;
+  const squares = new Float64Array(planeCount);
+  const elementFailed = new Uint8Array(expected.length);
+  let maxUlp = 0;
+  let maxAbsError = 0;
+  let maxRelError = 0;
+  let allExact = true;
+  let nonFinite = false;
+  for (let index = 0; index < expected.length; index++) {
+    const want = expected[index];
+    const have = got[index];
+    if (want - want !== 0 || have - have !== 0) {
+      const matches = want !== want ? have !== have : want === have;
+      if (!matches) {
+        elementFailed[index] = 1;
+        nonFinite = true;
+        allExact = false;
+        maxUlp = maxAbsError = maxRelError = Infinity;
+      }
+      continue;
+    }
+    const error = Math.abs(have - want);
+    squares[Math.floor(index / planes.planeSize)] += error * error;
+    if (error > maxAbsError) maxAbsError = error;
+    if (error > 0) {
+      const relative = want === 0 ? Infinity : error / Math.abs(want);
+      if (relative > maxRelError) maxRelError = relative;
+    }
+    const rounded = round(want);
+    if (have !== rounded) {
+      allExact = false;
+      const ulps = ulpDistance(have, rounded, dtype);
+      if (ulps > maxUlp) maxUlp = ulps;
+    }
+  }
+  const planeRatio = new Float64Array(planeCount);
+  let maxErrorInBounds = nonFinite ? Infinity : 0;
+  let maxErrorInTypical = nonFinite ? Infinity : 0;
+  for (let plane = 0; plane < planeCount; plane++) {
+    const norm = Math.sqrt(squares[plane]);
+    planeRatio[plane] = norm === 0 ? 0 : norm / planes.bound[plane];
+    if (planeRatio[plane] > maxErrorInBounds) maxErrorInBounds = planeRatio[plane];
+    const typical = norm === 0 ? 0 : norm / planes.typical[plane];
+    if (typical > maxErrorInTypical) maxErrorInTypical = typical;
+  }
+  let failingElements = 0;
+  let worstIndex = -1;
+  let worstKey = -1;
+  let worstFailed = false;
+  for (let index = 0; index < expected.length; index++) {
+    const plane = Math.floor(index / planes.planeSize);
+    const failed = elementFailed[index] === 1 || !(planeRatio[plane] <= 1);
+    if (failed) failingElements++;
+    const error = Math.abs(got[index] - expected[index]);
+    const score = elementFailed[index] === 1 ? Infinity : error / planes.bound[plane];
+    if (input.errorMap !== undefined) {
+      input.errorMap.errorInBounds[index] = error === 0 && elementFailed[index] === 0 ? 0 : score;
+      input.errorMap.failed[index] = failed ? 1 : 0;
+    }
+    // The worst element: failing first, then the largest plane ratio, then the largest error in it.
+    const key = elementFailed[index] === 1 ? Infinity : planeRatio[plane] + (error === 0 ? 0 : Math.min(score, 1) * 1e-9);
+    const worse = failed !== worstFailed ? failed : key > worstKey;
+    if ((key > 0 || failed) && worse) {
+      worstKey = key;
+      worstFailed = failed;
+      worstIndex = index;
+    }
+  }
+  let worst: WorstElement | null = null;
+  if (worstIndex >= 0) {
+    worst = {
+      index: unflattenIndex(worstIndex, input.shape),
+      flatIndex: worstIndex,
+      expected: expected[worstIndex],
+      got: got[worstIndex],
+      bound: planes.bound[Math.floor(worstIndex / planes.planeSize)],
+    };
+  }
+  let grade: PassGrade | null = null;
+  if (failingElements === 0) grade = allExact ? 'exact' : maxErrorInTypical <= 1 ? 'tight' : 'within-bound';
+  return { output: input.output, elements: expected.length, failingElements, maxErrorInBounds, maxErrorInTypical, maxUlp, maxAbsError, maxRelError, worst, grade };
+}
+
 /** The weakest grade of several passing outputs. */
 export function combineGrades(grades: PassGrade[]): PassGrade {
   if (grades.includes('within-bound')) return 'within-bound';

@@ -14,7 +14,7 @@
  * input to the output, and Mt the algorithm's absolute evaluation: the same bilinear
  * algorithm run exactly on |inputs| and |constants|. For direct, D = k and Mt = M,
  * so direct/strict is exactly today's rule. FFT is judged normwise per output plane
- * (fftPlaneBounds).
+ * (fftPlaneBounds, fftPlaneBound): ||g - e||_2 over each plane of dx and dw.
  */
 import { DTYPE_INFO } from './dtype.js';
 import { gamma } from './tolerance.js';
@@ -360,6 +360,167 @@ export function winogradAbsoluteEvaluation(
 }
 
 // ---------------------------------------------------------------------------
+// FFT (Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., Theorem 24.2).
+
+/** The next power of two >= n (n >= 1). */
+function nextPowerOfTwo(n: number): number {
+  let size = 1;
+  while (size < n) size *= 2;
+  return size;
+}
+
+/**
+ * The largest FFT size per axis the class covers: the next power of two at least
+ * H + pad_before + pad_after + (OH - 1)*S + (K - 1)*D + 1, which holds the linear
+ * correlation of dx (dy upsampled by the stride with the dilated kernel) and of dw (padded x
+ * with the upsampled dy) without wrap-around. The bound grows with the size, so it holds for
+ * every power-of-two size up to this one.
+ */
+export function fftSizes(xShape: readonly number[], wShape: readonly number[], dyShape: readonly number[], params: Conv2dParams): [number, number] {
+  const axis = (input: number, kernel: number, output: number, stride: number, dilation: number, before: number, after: number) =>
+    nextPowerOfTwo(input + before + after + (output - 1) * stride + (kernel - 1) * dilation + 1);
+  return [
+    axis(xShape[2], wShape[2], dyShape[2], params.stride[0], params.dilation[0], params.pads.top, params.pads.bottom),
+    axis(xShape[3], wShape[3], dyShape[3], params.stride[1], params.dilation[1], params.pads.left, params.pads.right),
+  ];
+}
+
+/** The constants of the FFT bound for one fixture: its dtype and FFT size. */
+export interface FftConstants {
+  /** epsilon_L = ell*eta_F / (1 - ell*eta_F), eta_F = mu + gamma_4(u)(sqrt 2 + mu), mu = 2u (Infinity once ell*eta_F >= 1). */
+  epsilon: number;
+  /** sqrt(L), L = L_h * L_w the number of points of the 2D transform. */
+  rootL: number;
+  /** sqrt(2) * gamma_2(u): a complex product. */
+  product: number;
+  u: number;
+  eta: number;
+  levels: number;
+}
+
+export function fftConstants(dtype: Dtype, sizes: readonly [number, number], typical = false): FftConstants {
+  const { unitRoundoff: u, underflowSpacing: eta } = DTYPE_INFO[dtype];
+  const levels = Math.log2(sizes[0]) + Math.log2(sizes[1]);
+  const mu = 2 * u;
+  const etaF = mu + gamma(4, u) * (Math.SQRT2 + mu);
+  // The typical error of an FFT grows like sqrt(log2 L) * u (Higham, section 24.1), used for the `tight` grade only.
+  const epsilon = typical ? Math.sqrt(Math.max(1, levels)) * u : levels * etaF >= 1 ? Infinity : (levels * etaF) / (1 - levels * etaF);
+  return { epsilon, rootL: Math.sqrt(sizes[0] * sizes[1]), product: Math.SQRT2 * gamma(2, u), u, eta, levels };
+}
+
+/** Norms of one operand plane: ||a||_2 and ||a||_1. */
+interface PlaneNorms {
+  two: number;
+  one: number;
+}
+
+function planeNorms(data: Float64Array, start: number, size: number): PlaneNorms {
+  let squares = 0;
+  let one = 0;
+  for (let index = start; index < start + size; index++) {
+    const value = Math.abs(data[index]);
+    squares += value * value;
+    one += value;
+  }
+  return { two: Math.sqrt(squares), one };
+}
+
+/**
+ * The part of one output plane's bound that the FFT algorithm adds, for the plane
+ * sum_{t < q} corr(a_t, b_t) (docs/tolerance.md, FFT):
+ *   N_t = min(||a||_2 ||b||_1, ||a||_1 ||b||_2)                (Young: the exact plane's norm)
+ *   T_t = eps (||a||_2 ||b||_1 + ||a||_1 ||b||_2) + eps^2 r ||a||_2 ||b||_2
+ *         + sqrt2 gamma_2 (1 + eps) min(||a||_2 (||b||_1 + eps r ||b||_2), ||b||_2 (||a||_1 + eps r ||a||_2))
+ *   B   = (1 + eps) sum T + eps sum N + (1 + eps) gamma_{q-1} sum (N + T)
+ * with r = sqrt(L). Returns B and sum N.
+ */
+export function fftAlgorithmError(constants: FftConstants, pairs: ReadonlyArray<readonly [PlaneNorms, PlaneNorms]>, inputRounding = 0): { algorithm: number; exactNorm: number } {
+  const { epsilon: eps, rootL: r, product } = constants;
+  // fpmath: the inputs rounded with unit roundoff v have norms at most (1 + v) times larger,
+  // and the exact plane moves by at most (2v + v^2) N (Young's inequality on each difference).
+  const grow = 1 + inputRounding;
+  let sumT = 0;
+  let sumN = 0;
+  let sumExact = 0;
+  for (const [exactA, exactB] of pairs) {
+    sumExact += Math.min(exactA.two * exactB.one, exactA.one * exactB.two);
+    const a = { two: exactA.two * grow, one: exactA.one * grow };
+    const b = { two: exactB.two * grow, one: exactB.one * grow };
+    sumN += Math.min(a.two * b.one, a.one * b.two);
+    if (a.two === 0 || b.two === 0) continue; // a zero operand: its products are exactly zero
+    const productRounding = product * (1 + eps) * Math.min(a.two * (b.one + eps * r * b.two), b.two * (a.one + eps * r * a.two));
+    sumT += eps * (a.two * b.one + a.one * b.two) + eps * eps * r * a.two * b.two + productRounding;
+  }
+  if (sumT === 0 && sumN === 0) return { algorithm: 0, exactNorm: 0 };
+  const sum = gamma(Math.max(0, pairs.length - 1), constants.u);
+  const v = inputRounding;
+  return { algorithm: (1 + eps) * sumT + eps * sumN + (1 + eps) * sum * (sumN + sumT) + (2 * v + v * v) * sumExact, exactNorm: sumExact };
+}
+
+/** The per-plane bounds of dx and dw under the FFT class (db is a plain sum: the direct rule). */
+export interface FftPlaneBounds {
+  /** Elements of one plane (H*W for dx, KH*KW for dw). */
+  planeSize: number;
+  /** Per plane (row-major over the leading [N, C] or [Cout, C/G] axes): the algorithm's part B of the bound. */
+  algorithm: Float64Array;
+}
+
+/**
+ * B for every dx plane (n, c): the terms are (dy[n, o], w[o, c']) over the q = Cout/G output
+ * channels of c's group; for every dw plane (o, c'): (x[n, c], dy[n, o]) over the q = N images.
+ * Finite inputs only (the caller judges a fixture with NaN or Inf inputs by the direct rule).
+ */
+export function fftPlaneBounds(
+  constants: FftConstants,
+  x: Float64Tensor,
+  w: Float64Tensor,
+  dy: Float64Tensor,
+  groups: number,
+  inputRounding = 0,
+): { dx: FftPlaneBounds; dw: FftPlaneBounds } {
+  const [batch, channels, height, width] = x.shape;
+  const [outChannels, channelsPerGroup, kernelHeight, kernelWidth] = w.shape;
+  const [, , outHeight, outWidth] = dy.shape;
+  const outPerGroup = outChannels / groups;
+  const xSize = height * width;
+  const wSize = kernelHeight * kernelWidth;
+  const dySize = outHeight * outWidth;
+  const xNorms = Array.from({ length: batch * channels }, (_, plane) => planeNorms(x.data, plane * xSize, xSize));
+  const wNorms = Array.from({ length: outChannels * channelsPerGroup }, (_, plane) => planeNorms(w.data, plane * wSize, wSize));
+  const dyNorms = Array.from({ length: batch * outChannels }, (_, plane) => planeNorms(dy.data, plane * dySize, dySize));
+  const dx = new Float64Array(batch * channels);
+  for (let n = 0; n < batch; n++) for (let c = 0; c < channels; c++) {
+    const group = Math.floor(c / channelsPerGroup);
+    const cg = c % channelsPerGroup;
+    const pairs: Array<[PlaneNorms, PlaneNorms]> = [];
+    for (let og = 0; og < outPerGroup; og++) {
+      const o = group * outPerGroup + og;
+      pairs.push([dyNorms[n * outChannels + o], wNorms[o * channelsPerGroup + cg]]);
+    }
+    dx[n * channels + c] = fftAlgorithmError(constants, pairs, inputRounding).algorithm;
+  }
+  const dw = new Float64Array(outChannels * channelsPerGroup);
+  for (let o = 0; o < outChannels; o++) for (let cg = 0; cg < channelsPerGroup; cg++) {
+    const c = Math.floor(o / outPerGroup) * channelsPerGroup + cg;
+    const pairs: Array<[PlaneNorms, PlaneNorms]> = [];
+    for (let n = 0; n < batch; n++) pairs.push([xNorms[n * channels + c], dyNorms[n * outChannels + o]]);
+    dw[o * channelsPerGroup + cg] = fftAlgorithmError(constants, pairs, inputRounding).algorithm;
+  }
+  return { dx: { planeSize: xSize, algorithm: dx }, dw: { planeSize: wSize, algorithm: dw } };
+}
+
+/**
+ * The whole normwise bound of one plane: ||g - e||_2 <= B + u (||e||_2 + R + B) + R + floor,
+ * R = 2 gamma_k(2^-53) ||M||_2 the float64 reference's own error (M the plane's magnitudes),
+ * u(...) the final rounding into the dtype, floor = (2 ell + q + 4) * L * eta for underflow.
+ */
+export function fftPlaneBound(constants: FftConstants, algorithm: number, expectedNorm: number, magnitudeNorm: number, accumulationLength: number, terms: number): number {
+  const reference = magnitudeNorm === 0 ? 0 : 2 * gamma(Math.max(1, accumulationLength), 2 ** -53) * magnitudeNorm;
+  const floor = (2 * constants.levels + terms + 4) * constants.rootL * constants.rootL * constants.eta;
+  return algorithm + constants.u * (expectedNorm + reference + algorithm) + reference + floor;
+}
+
+// ---------------------------------------------------------------------------
 // Validation of a declared class (module export, `cmd:` handshake, replay adapter.json).
 
 function describe(value: unknown): string {
@@ -388,10 +549,6 @@ export function validatePrecision(value: unknown, problems: string[]): Precision
   const fpmath = fields.fpmath ?? 'strict';
   if (typeof fpmath !== 'string' || !(FPMATH_MODES as readonly string[]).includes(fpmath)) {
     problems.push(`precision.fpmath: expected one of ${FPMATH_MODES.join(', ')}, found ${describe(fields.fpmath)}`);
-  }
-  if (algorithm === 'fft') {
-    // The per-plane normwise FFT bound (docs/tolerance.md) is derived but not implemented yet: refuse rather than judge by a wrong bound.
-    problems.push("precision.algorithm: 'fft' is not supported by this version of the runner (no FFT bound is implemented yet); expected direct or winograd");
   }
   let tile: WinogradTile | undefined;
   const tiles = WINOGRAD_TILES.map((candidate) => `{ output: ${candidate.output}, kernel: ${candidate.kernel} }`).join(' or ');

@@ -9,8 +9,9 @@
  *
  * The CPU provider has float32 kernels: float32 fixtures run as they are;
  * float16 fixtures run in float16 where ORT has native kernels and otherwise in
- * float32 on the exactly converted values, with results rounded back to float16.
- * float64 is not declared: the provider would compute it in float32.
+ * float32 on the exactly converted values, with results rounded back to float16;
+ * bfloat16 fixtures run in float32 (every bfloat16 value is a float32 value), the
+ * results rounded once to bfloat16. float64 is not declared: the provider would compute it in float32.
  *
  * onnxruntime-node is an optional peer dependency: without it, init() fails with
  * E_BACKEND_MISSING naming the `npm i` command (the runner exits 2).

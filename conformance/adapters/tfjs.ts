@@ -7,9 +7,9 @@
  * into plain convolutions by the backend; layouts are converted there too, so
  * this adapter declares the corpus layouts (NCHW / OIHW).
  *
- * TF.js computes in float32. float32 fixtures run as they are; float16 inputs
- * convert to float32 exactly and the results are rounded back to float16 (a
- * computation in higher precision, which the float16 bound admits). float64
+ * TF.js computes in float32. float32 fixtures run as they are; float16 and bfloat16
+ * inputs convert to float32 exactly and the results are rounded back to the 16-bit
+ * dtype (a computation in higher precision, which its bound admits). float64
  * is not declared: a float32 result cannot meet the float64 bound.
  *
  * @tensorflow/tfjs is an optional peer dependency: without it, init() fails with

@@ -175,6 +175,13 @@ export const CAUSE_SIGNATURES: readonly CauseSignature[] = [
     passesOn: ['family:exact'],
   },
   {
+    id: 'bfloat16-as-float16',
+    title: 'bfloat16 handled as float16',
+    hint: 'the 16-bit conversions: bfloat16 is the top half of a float32 (8 exponent bits, 7 fraction bits), not IEEE binary16 (only bfloat16 fixtures fail, exact ones too)',
+    outputs: ALL,
+    failsOn: ['dtype:bfloat16'],
+  },
+  {
     id: 'nan-inputs',
     title: 'NaN inputs not propagated',
     hint: 'a `value || 0`-style default or a NaN-dropping max/min: NaN in x or dy must reach the outputs',

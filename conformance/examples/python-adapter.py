@@ -77,6 +77,32 @@ def conv2d_backward(x, w, dy, params):
     return dx, dw, db
 
 
+def load_input(path, dtype_name):
+    """An input as float64. bfloat16 comes as its bits ('<u2'): the top half of a float32."""
+    data = np.load(path)
+    if dtype_name == 'bfloat16':
+        return (data.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    return data.astype(np.float64)
+
+
+def to_bfloat16_bits(a):
+    """float64 -> bfloat16 bits, round to nearest even, directly (no double rounding via float32)."""
+    m, e = np.frexp(a)  # a = m * 2^e, 0.5 <= |m| < 1
+    v = np.ldexp(np.rint(m * 256), e - 8)  # 8 significant bits; np.rint rounds ties to even
+    tiny = np.abs(a) < 2.0 ** -126  # bfloat16 subnormals are multiples of 2^-133
+    v = np.where(tiny, np.rint(a * 2.0 ** 133) * 2.0 ** -133, v)
+    bits = (v.astype(np.float32).view(np.uint32) >> 16).astype(np.uint16)  # exact, or +-inf past the range
+    return np.where(np.isnan(a), np.uint16(0x7FC0), bits)
+
+
+def save_output(path, values, dtype_name):
+    """Round once to the fixture's dtype and save (bfloat16 as its bits, '<u2')."""
+    if dtype_name == 'bfloat16':
+        np.save(path, to_bfloat16_bits(values))
+    else:
+        np.save(path, values.astype(np.dtype(dtype_name)))
+
+
 def send(message):
     sys.stdout.write(json.dumps(message) + '\n')
     sys.stdout.flush()
@@ -88,7 +114,7 @@ def main():
         'name': 'numpy-example',
         'layout': 'NCHW',
         'filterLayout': 'OIHW',
-        'dtypes': ['float16', 'float32', 'float64'],
+        'dtypes': ['float16', 'float32', 'float64', 'bfloat16'],
         'supports': {'groups': True, 'dilation': True, 'asymmetricPads': True},
         'outputs': ['dx', 'dw', 'db'],
     })
@@ -101,14 +127,14 @@ def main():
         fixture_id = request.get('id')
         try:
             start = time.perf_counter()
-            dtype = np.dtype(request['dtype'])
+            dtype_name = request['dtype']
             # Compute in float64 and round once to the fixture's dtype.
-            x, w, dy = (np.load(request['inputs'][name]).astype(np.float64) for name in ('x', 'w', 'dy'))
+            x, w, dy = (load_input(request['inputs'][name], dtype_name) for name in ('x', 'w', 'dy'))
             with np.errstate(all='ignore'):  # inf - inf = nan etc. are expected in the 'special' family
                 dx, dw, db = conv2d_backward(x, w, dy, request['params'])
                 results = {'dx': dx, 'dw': dw, 'db': db}
                 for name, path in request['outputs'].items():
-                    np.save(path, results[name].astype(dtype))
+                    save_output(path, results[name], dtype_name)
             send({'id': fixture_id, 'ok': True, 'seconds': time.perf_counter() - start})
         except Exception as error:  # report the failure for this fixture and carry on
             send({'id': fixture_id, 'ok': False, 'error': f'{type(error).__name__}: {error}'})

@@ -17,7 +17,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // ---------------------------------------------------------------------------
 // .npy reader: little-endian float16/32/64, C order (what the corpus holds).
-// float16 comes back as float64 values.
+// float16 comes back as float64 values; so does bfloat16, which numpy cannot name
+// and the corpus stores as its bits ('<u2', the top half of a float32).
 
 export function readNpy(path) {
   const bytes = readFileSync(path);
@@ -37,6 +38,7 @@ export function readNpy(path) {
   if (descr === '<f8') return { shape, values: new Float64Array(data) };
   if (descr === '<f4') return { shape, values: Float64Array.from(new Float32Array(data)) };
   if (descr === '<f2') return { shape, values: Float64Array.from(new Uint16Array(data), float16ToNumber) };
+  if (descr === '<u2') return { shape, values: Float64Array.from(new Uint16Array(data), bfloat16ToNumber) };
   throw new Error(`${path}: unsupported dtype ${descr}`);
 }
 
@@ -47,6 +49,25 @@ function float16ToNumber(bits) {
   if (exponent === 0) return sign * fraction * 2 ** -24;
   if (exponent === 0x1f) return fraction === 0 ? sign * Infinity : NaN;
   return sign * (1 + fraction / 1024) * 2 ** (exponent - 15);
+}
+
+function bfloat16ToNumber(bits) {
+  return new Float32Array(new Uint32Array([bits << 16]).buffer)[0];
+}
+
+/** The bfloat16 nearest to a number (8 significant bits, ties to even), as a number; directly, not via float32. */
+function roundToBfloat16(value) {
+  if (!Number.isFinite(value) || value === 0) return value;
+  const magnitude = Math.abs(value);
+  if (magnitude >= (2 - 2 ** -8) * 2 ** 127) return Math.sign(value) * Infinity; // the largest finite plus half an ulp
+  let exponent = Math.max(Math.floor(Math.log2(magnitude)), -126); // below 2^-126: subnormal, spacing 2^-133
+  if (2 ** exponent > magnitude && exponent > -126) exponent -= 1;
+  if (2 ** (exponent + 1) <= magnitude) exponent += 1;
+  const spacing = 2 ** (exponent - 7);
+  const steps = magnitude / spacing;
+  let rounded = Math.floor(steps);
+  if (steps - rounded > 0.5 || (steps - rounded === 0.5 && rounded % 2 === 1)) rounded += 1;
+  return Math.sign(value) * rounded * spacing;
 }
 
 /** The float16 nearest to a number (ties to even), as a number. */
@@ -67,6 +88,7 @@ function roundToFloat16(value) {
 export function roundToDtype(value, dtype) {
   if (dtype === 'float32') return Math.fround(value);
   if (dtype === 'float16') return roundToFloat16(value);
+  if (dtype === 'bfloat16') return roundToBfloat16(value);
   return value;
 }
 

@@ -28,12 +28,13 @@ FIXTURES = pathlib.Path(os.environ.get("CONV2D_FIXTURES", pathlib.Path(__file__)
 # THE IMPLEMENTATION UNDER TEST: replace this function with a call into yours.
 #
 # x [N, C, H, W], w [Cout, C/groups, KH, KW], dy [N, Cout, OH, OW], all in the
-# fixture's dtype (numpy float16 / float32 / float64). Return dx, dw, db with the
-# shapes of x, w and [Cout], in the same dtype. This stand-in computes in float64
-# and rounds once at the end; it skips the taps that fall into the padding.
+# fixture's dtype (numpy float16 / float32 / float64; bfloat16 values come as float32
+# arrays, see load_input). Return dx, dw, db with the shapes of x, w and [Cout], as
+# values of the fixture's dtype (`dtype`: its name in fixture.json). This stand-in
+# computes in float64 and rounds once at the end; it skips the taps in the padding.
 # ---------------------------------------------------------------------------
-def conv2d_backward(x, w, dy, stride, dilation, pads, groups):
-    dtype = x.dtype
+def conv2d_backward(x, w, dy, stride, dilation, pads, groups, dtype=None):
+    dtype = dtype or x.dtype.name
     x, w, dy = (array.astype(np.float64) for array in (x, w, dy))
     _, channels, height, width = x.shape
     out_channels, group_channels, kernel_height, kernel_width = w.shape
@@ -66,8 +67,7 @@ def conv2d_backward(x, w, dy, stride, dilation, pads, groups):
                 dw[out_slice, :, kernel_row, kernel_col] = np.einsum("nopq,ncpq->oc", dy_taps, x_taps)
                 dx[:, in_slice, rows, cols] += np.einsum("nopq,oc->ncpq", dy_taps, w[out_slice, :, kernel_row, kernel_col])
     db = dy.sum(axis=(0, 2, 3))
-    with np.errstate(over="ignore"):
-        return dx.astype(dtype), dw.astype(dtype), db.astype(dtype)
+    return round_to_dtype(dx, dtype), round_to_dtype(dw, dtype), round_to_dtype(db, dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -76,6 +76,23 @@ def conv2d_backward(x, w, dy, stride, dilation, pads, groups):
 # ---------------------------------------------------------------------------
 FLOAT64_UNIT_ROUNDOFF = 2.0**-53
 NUMPY_DTYPES = {"float16": np.float16, "float32": np.float32, "float64": np.float64}
+
+
+def to_bfloat16(values):
+    """The nearest bfloat16 values (8 significant bits, ties to even), as float32: rounded directly from float64."""
+    a = np.asarray(values, dtype=np.float64)
+    m, e = np.frexp(a)  # a = m * 2^e, 0.5 <= |m| < 1; np.rint rounds ties to even
+    v = np.where(np.abs(a) < 2.0**-126, np.rint(a * 2.0**133) * 2.0**-133, np.ldexp(np.rint(m * 256), e - 8))
+    with np.errstate(over="ignore"):
+        return v.astype(np.float32)  # exact, or +-inf past bfloat16's (float32's) range
+
+
+def round_to_dtype(values, dtype):
+    """Values rounded to the fixture's dtype (bfloat16 as float32 arrays holding bfloat16 values)."""
+    if dtype == "bfloat16":
+        return to_bfloat16(values)
+    with np.errstate(over="ignore"):
+        return np.asarray(values).astype(NUMPY_DTYPES[dtype])
 
 
 def gamma(k, u):
@@ -102,7 +119,7 @@ def failing_elements(got, expected, magnitude, rule, dtype, accumulation_length,
     with np.errstate(over="ignore", invalid="ignore"):
         if rule == "exact":
             # Equal to the expected value rounded to the dtype (-0 == +0).
-            finite_match = got == expected.astype(NUMPY_DTYPES[dtype]).astype(np.float64)
+            finite_match = got == round_to_dtype(expected, dtype).astype(np.float64)
         else:
             bound = error_bound(expected, magnitude, accumulation_length, unit_roundoff, underflow_spacing)
             finite_match = ~(np.abs(got - expected) > bound)
@@ -130,13 +147,21 @@ def load(folder, meta, name):
     return np.load(folder / meta["files"][name]["path"], allow_pickle=False)
 
 
+def load_input(folder, meta, name):
+    """x, w or dy. bfloat16 is stored as its bits ('<u2'), the top half of a float32: widened exactly."""
+    data = load(folder, meta, name)
+    if meta["files"][name]["dtype"] == "bfloat16":
+        return (data.astype(np.uint32) << 16).view(np.float32)
+    return data
+
+
 @pytest.mark.parametrize("fixture_id", fixture_ids())
 def test_conv2d_backward(fixture_id):
     folder = FIXTURES / fixture_id
     meta = json.loads((folder / "fixture.json").read_text())
     params, tolerance = meta["params"], meta["tolerance"]
-    x, w, dy = (load(folder, meta, name) for name in ("x", "w", "dy"))
-    got = dict(zip(("dx", "dw", "db"), conv2d_backward(x, w, dy, params["stride"], params["dilation"], params["pads"], params["groups"])))
+    x, w, dy = (load_input(folder, meta, name) for name in ("x", "w", "dy"))
+    got = dict(zip(("dx", "dw", "db"), conv2d_backward(x, w, dy, params["stride"], params["dilation"], params["pads"], params["groups"], meta["dtype"])))
 
     problems = []
     for output in ("dx", "dw", "db"):

@@ -96,6 +96,12 @@ export const CATALOG: readonly CatalogEntry[] = [
     module: './implementations/winograd-f4x4-3x3.js',
   },
   {
+    name: 'fft-radix2',
+    description: 'radix-2 complex FFTs (twiddles rounded to the dtype) for dx and dw per output plane, summed in the frequency domain, every operation in the dtype (float16 in float32); declares precision fft; declines the special family',
+    expected: 'pass',
+    module: './implementations/fft-radix2.js',
+  },
+  {
     name: 'fpmath-tf32-inputs',
     description: 'inputs rounded to tf32 before the products, accumulation in the dtype; declares fpmath tf32',
     expected: 'pass',
@@ -129,6 +135,12 @@ export const CATALOG: readonly CatalogEntry[] = [
   buggy('inputs-rounded-to-bfloat16', 'inputs rounded to bfloat16 before computing (a reduced-precision fast path)', 'inputs with more than 8 significant bits', 'inputs-low-precision'),
   buggy('float16-accumulation', 'products and sums rounded to float16 whatever the dtype', 'float32/float64 data needing more than 11 bits', 'accumulation-low-precision'),
   buggy('float64-computed-in-float32', 'float64 fixtures computed with float32 arithmetic', 'float64 fixtures', 'float64-as-float32'),
+  buggy(
+    'bfloat16-as-float16',
+    'a 16-bit path written for float16 serves bfloat16: float32 inputs and results rounded to float16, results stored as float16 bits',
+    'bfloat16 fixtures',
+    'bfloat16-as-float16',
+  ),
   buggy('nan-treated-as-zero', 'NaN inputs replaced by 0 (a `value || 0` default)', 'NaN inputs', 'nan-inputs'),
   buggy('infinity-saturated', 'infinite inputs clamped to the largest finite value (a saturating cast)', 'infinite inputs', 'infinite-inputs'),
 ];

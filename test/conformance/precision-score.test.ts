@@ -61,3 +61,32 @@ t.test('winograd declared on a fixture outside its tile (2x3 kernel): the exact 
   const tf32 = scoreFixture({ fixture, outputs, declared: ['dx', 'dw', 'db'], seconds: 0, precision: { algorithm: 'direct', fpmath: 'tf32' } });
   t.equal(tf32.status, 'pass', 'tf32 input rounding makes it a bound fixture');
 });
+
+t.test('fft: a radix-2 FFT result on an exact fixture fails bit-exactness and passes the fft class; its planes pass or fail as a whole', async (t) => {
+  const fixture = await loadFixture(join(bundledCorpusDir(), 'basic-3x3-pad1-exact-f32'));
+  const { fftBackward } = await import('../../conformance/self-test/fft-kernel.js');
+  const outputs = fftBackward({ x: fixture.x, w: fixture.w, dy: fixture.dy, params: fixture.meta.params, id: fixture.meta.id });
+  const fft: PrecisionClass = { algorithm: 'fft', fpmath: 'strict' };
+  const score = (got: typeof outputs, precision?: PrecisionClass) =>
+    scoreFixture({ fixture, outputs: got, declared: ['dx', 'dw', 'db'], seconds: 0, ...(precision !== undefined ? { precision } : {}) });
+  t.equal(score(outputs).status, 'fail', 'float32 FFT round-off: not bit-exact');
+  const judged = score(outputs, fft);
+  t.equal(judged.status, 'pass');
+  t.same(judged.precision, fft);
+
+  // The expected values themselves (integers, exact in float32), with one dx element of plane (0, 0) moved by delta:
+  // the plane's error norm is delta, so the plane passes below its bound and fails, all H*W elements, above it.
+  const [, , height, width] = fixture.meta.shapes.x;
+  const shifted = (delta: number) => {
+    const dx = Float32Array.from(fixture.dx.data);
+    dx[5] = dx[5] + delta;
+    return { ...outputs, dx: { dtype: 'float32' as const, shape: fixture.meta.shapes.x, data: dx }, dw: { dtype: 'float32' as const, shape: fixture.meta.shapes.w, data: Float32Array.from(fixture.dw.data) } };
+  };
+  const probe = score(shifted(2 ** -10), fft);
+  const bound = probe.status === 'pass' ? probe.outputs.find((metric) => metric.output === 'dx')!.worst!.bound : NaN;
+  t.ok(bound > 0 && Number.isFinite(bound), `plane (0, 0) bound ${bound}`);
+  t.equal(score(shifted(Math.fround(0.9 * bound)), fft).status, 'pass', '0.9 bound passes');
+  const over = score(shifted(Math.fround(1.1 * bound) + 2 ** -8), fft);
+  t.equal(over.status, 'fail', '1.1 bound fails');
+  t.equal(over.status === 'fail' ? over.outputs.find((metric) => metric.output === 'dx')!.failingElements : 0, height * width, 'the whole plane (0, 0) fails, no other');
+});

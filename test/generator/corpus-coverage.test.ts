@@ -7,7 +7,7 @@ import t from 'tap';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadManifest } from '../../src/manifest.js';
-import { loadFixtureMeta } from '../../src/fixture-io.js';
+import { loadFixture, loadFixtureMeta } from '../../src/fixture-io.js';
 import { bundledCorpusDir } from '../../src/paths.js';
 import { DATA_FAMILIES, DTYPES } from '../../src/types.js';
 import { PRECISION_DTYPES } from '../../generator/case-catalog.js';
@@ -26,13 +26,39 @@ t.test('every required tag, family and dtype has at least one fixture', async (t
     t.ok((tagCounts.get(tag) ?? 0) > 0, `tag ${tag} (${meaning}) has a fixture`);
   }
   for (const family of DATA_FAMILIES) t.ok(manifest.fixtures.some((entry) => entry.family === family), `family ${family} has a fixture`);
-  // Corpus 1.0.0 predates bfloat16 (a dtype of the library and the runner since then): its
-  // fixtures come with a later corpus version (issue 16). Every other dtype has fixtures.
   const generated: string[] = [...new Set(manifest.fixtures.map((entry) => entry.dtype))];
-  for (const dtype of ['float32', ...PRECISION_DTYPES]) t.ok(generated.includes(dtype), `dtype ${dtype} has a fixture`);
-  t.same(DTYPES.filter((dtype) => !generated.includes(dtype)), ['bfloat16'], 'only bfloat16 has no fixture yet');
+  for (const dtype of DTYPES) t.ok(generated.includes(dtype), `dtype ${dtype} has a fixture`);
+  t.ok(PRECISION_DTYPES.includes('bfloat16'), 'bfloat16 is generated beside float16 (since corpus 1.1.0)');
   // Issue 4: at least 400 fixtures.
   t.ok(manifest.fixtureCount >= 400, `at least 400 fixtures (found ${manifest.fixtureCount})`);
+});
+
+t.test('every float16 fixture has a bfloat16 twin of the same case and family (corpus 1.1.0, issue 16)', async (t) => {
+  const manifest = await loadManifest(corpusDir);
+  const key = (entry: { id: string }, suffix: string) => entry.id.slice(0, -suffix.length);
+  const float16 = manifest.fixtures.filter((entry) => entry.dtype === 'float16');
+  const bfloat16 = new Map(manifest.fixtures.filter((entry) => entry.dtype === 'bfloat16').map((entry) => [key(entry, '-bf16'), entry]));
+  t.ok(float16.length > 0, `the corpus has float16 fixtures (${float16.length})`);
+  const missing = float16.filter((entry) => !bfloat16.has(key(entry, '-f16'))).map((entry) => entry.id);
+  t.same(missing, [], 'no float16 fixture lacks its bfloat16 twin');
+  t.equal(bfloat16.size, float16.length, 'and no bfloat16 fixture without a float16 one');
+  for (const entry of float16) {
+    const twin = bfloat16.get(key(entry, '-f16'));
+    if (twin !== undefined && (twin.family !== entry.family || JSON.stringify(twin.tags) !== JSON.stringify(entry.tags))) t.fail(`${twin.id}: family or tags differ from ${entry.id}`);
+  }
+  // Both witnesses are checked for every fixture below. The exact ones are exact for bfloat16:
+  // integer data whose largest magnitude (sum of |products|) is at most 2^8, bfloat16's 8 significand bits.
+  let exactChecked = 0;
+  for (const twin of bfloat16.values()) {
+    const meta = await loadFixtureMeta(join(corpusDir, twin.path));
+    if (meta.dtype !== 'bfloat16' || meta.tolerance.unitRoundoff !== 2 ** -8) t.fail(`${twin.id}: dtype ${meta.dtype}, u ${meta.tolerance.unitRoundoff}`);
+    if (meta.family !== 'exact') continue;
+    const tensors = await loadFixture(join(corpusDir, twin.path));
+    const largest = Math.max(...(['dx-magnitude', 'dw-magnitude', 'db-magnitude'] as const).map((name) => Math.max(...tensors[name].data)));
+    if (!(largest <= 2 ** 8)) t.fail(`${twin.id}: largest magnitude ${largest} exceeds 2^8`);
+    exactChecked++;
+  }
+  t.equal(exactChecked, float16.filter((entry) => entry.family === 'exact').length, 'every exact bfloat16 fixture checked');
 });
 
 t.test('the corpus is what the catalog plans, under the current version', async (t) => {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bundledCorpusDir } from '../../src/paths.js';
 import { isConformanceError } from '../../src/errors.js';
+import { CORPUS_VERSION } from '../../generator/corpus-version.js';
 import { generateCorpus } from '../../generator/generate.js';
 import { createWitnesses } from '../../generator/witnesses.js';
 import { folderHashes, oracleWitness } from '../helpers/oracle-witness.js';
@@ -24,8 +25,11 @@ t.test('regenerating a subset reproduces the committed fixtures byte for byte', 
   const summary = await generateCorpus({ outDir: join(out, 'corpus'), cases: SUBSET, witnesses });
   const ids = (await readdir(join(out, 'corpus'), { withFileTypes: true })).filter((entry) => entry.isDirectory()).map((entry) => entry.name);
   t.equal(ids.length, summary.fixtures, 'one folder per fixture');
-  // basic-3x3-valid-batch1 has every family incl. 4 special variants and f16/f64 precisions.
-  t.ok(ids.some((id) => id.endsWith('-f16')) && ids.some((id) => id.endsWith('-f64')) && ids.some((id) => id.includes('special-inf-x')), 'subset spans dtypes and special variants');
+  // basic-3x3-valid-batch1 has every family incl. 4 special variants and f16/bf16/f64 precisions.
+  t.ok(
+    ['-f16', '-bf16', '-f64'].every((suffix) => ids.some((id) => id.endsWith(suffix))) && ids.some((id) => id.includes('special-inf-x')),
+    'subset spans dtypes and special variants',
+  );
   for (const id of ids) {
     const fresh = await folderHashes(join(out, 'corpus', id));
     const committed = await folderHashes(join(bundledCorpusDir(), id));
@@ -49,7 +53,7 @@ t.test('a witness that contradicts the oracle stops generation and leaves the ol
   );
   t.ok(isConformanceError(error, 'E_WITNESS_DISAGREES'), 'refused with E_WITNESS_DISAGREES');
   const message = (error as Error).message;
-  t.match(message, /fixture output-1x1-normal-f(16|32|64):/, 'names the fixture');
+  t.match(message, /fixture output-1x1-normal-(bf16|f16|f32|f64):/, 'names the fixture');
   t.match(message, /witness tfjs-fake/, 'names the witness');
   t.match(message, /on dw \[3, 2, 3, 4\]/, 'names the output and the element (the last dw element of a [4, 3, 4, 5] filter)');
   t.match(message, /expected -?\d.*got -?\d.*bound \d/, 'gives expected, got and bound');
@@ -68,8 +72,8 @@ t.test('both backends are required, and a changed corpus needs a new version', a
   const witnesses = [oracleWitness('onnxruntime-fake', 0), oracleWitness('tfjs-fake', 0)];
   await generateCorpus({ outDir: corpus, cases: ['output-1x1'], families: ['normal'], witnesses });
   const changed = await generateCorpus({ outDir: corpus, cases: ['output-1x1'], families: ['normal', 'exact'], witnesses }).catch((error: unknown) => error);
-  // output-1x1 has allPrecisions: adding the exact family adds it in float32, float64 and float16.
-  t.match((changed as Error).message, /corpus content changed \(3 added, 0 removed, 0 changed.*bump CORPUS_VERSION/, 'same version, new content: refused');
+  // output-1x1 has allPrecisions: adding the exact family adds it in float32, float64, float16 and bfloat16.
+  t.match((changed as Error).message, /corpus content changed \(4 added, 0 removed, 0 changed.*bump CORPUS_VERSION/, 'same version, new content: refused');
   const again = await generateCorpus({ outDir: corpus, cases: ['output-1x1'], families: ['normal'], witnesses });
-  t.same(again.changes, { previousVersion: '1.0.0', added: [], removed: [], changed: [] }, 'same content again: accepted, no changes');
+  t.same(again.changes, { previousVersion: CORPUS_VERSION, added: [], removed: [], changed: [] }, 'same content again: accepted, no changes');
 });

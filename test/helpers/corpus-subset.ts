@@ -22,9 +22,12 @@ import type { DataFamily, Manifest } from '../../src/types.js';
 /** One fixture of each of these families (the first by id), then the first float16 fixture: 5 folders. */
 const SUBSET_FAMILIES: readonly DataFamily[] = ['exact', 'normal', 'special', 'zeros'];
 
-/** The ids copySubsetCorpus takes from a manifest by default. */
+/**
+ * The ids copySubsetCorpus takes from a manifest by default. bfloat16 fixtures (since corpus
+ * 1.1.0) are left out, so that the subset stays the one these tests were written for.
+ */
 export function subsetIds(manifest: Manifest): string[] {
-  const sorted = [...manifest.fixtures].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const sorted = manifest.fixtures.filter((entry) => entry.dtype !== 'bfloat16').sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const ids: string[] = [];
   for (const family of SUBSET_FAMILIES) {
     const entry = sorted.find((candidate) => candidate.family === family);

@@ -8,9 +8,9 @@ import { MANIFEST_FILE } from '../../src/manifest.js';
 import { bundledCorpusDir } from '../../src/paths.js';
 
 /**
- * The per-fixture timeout of the catalog runs. They judge verdicts, not speed: the slowest
- * fixture of any entry takes about 1.7 s at a load of 15 on 2 cores (Winograd F(2x2,3x3) on
- * realistic-long-accumulation), yet a run beside four builds once hit the 60 s default.
+ * The per-fixture timeout of the catalog runs. They judge verdicts, not speed: the transform
+ * implementations take up to ~20 s on a realistic layer on an idle machine (fft-radix2 on
+ * realistic-3x3-c32-28x28), and Winograd once hit the 60 s default beside four builds.
  * Five minutes keeps a loaded machine from turning a correct implementation into a timeout.
  */
 export const SLOW_MACHINE_TIMEOUT_MS = 300_000;

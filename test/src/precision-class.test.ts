@@ -9,6 +9,10 @@ import { compareOutput } from '../../src/compare.js';
 import { roundToDtype, toFloat64Array } from '../../src/dtype.js';
 import { conv2dBackward, conv2dBackwardMagnitude } from '../../src/oracle/index.js';
 import {
+  fftAlgorithmError,
+  fftConstants,
+  fftPlaneBound,
+  fftSizes,
   classCoefficients,
   classElementBound,
   inputRoundoff,
@@ -172,6 +176,35 @@ t.test('validatePrecision: defaults, tiles, and clear problems', async (t) => {
   t.match(problems[1], /precision.fpmath: expected one of strict, tf32, bf16, found "fp8"/);
   t.equal(validatePrecision('fast', problems), null);
   t.match(problems[2], /precision: expected an object/);
-  t.equal(validatePrecision({ algorithm: 'fft' }, problems), null);
-  t.match(problems[3], /'fft' is not supported by this version/);
+  t.same(validatePrecision({ algorithm: 'fft' }, problems), { algorithm: 'fft', fpmath: 'strict' });
+  t.equal(problems.length, 3, 'fft is accepted');
+  t.equal(validatePrecision({ algorithm: 'fft', tile: { output: 2, kernel: 3 } }, problems), null);
+  t.match(problems[3], /precision.tile: only for algorithm winograd, found a tile with algorithm "fft"/);
+});
+
+t.test('fft: sizes hold both linear correlations; the bound follows its formula and grows with the size', async (t) => {
+  // H = 7, pads 1 + 1, OH = 7, stride 1, K = 3, dilation 1: 7 + 2 + 6 + 2 + 1 = 18 -> 32; width 6 + 2 + 5 + 2 + 1 = 16 -> 16.
+  const params = { stride: [1, 1] as [number, number], dilation: [1, 1] as [number, number], pads: { top: 1, bottom: 1, left: 1, right: 1 }, groups: 1 };
+  t.same(fftSizes([2, 3, 7, 6], [4, 3, 3, 3], [2, 4, 7, 6], params), [32, 16]);
+  const small = fftConstants('float32', [32, 16]);
+  const large = fftConstants('float32', [64, 64]);
+  // ell = 9 levels; eta_F = 2u + gamma_4(u)(sqrt2 + 2u), epsilon = ell eta_F / (1 - ell eta_F).
+  const u = 2 ** -24;
+  const etaF = 2 * u + ((4 * u) / (1 - 4 * u)) * (Math.SQRT2 + 2 * u);
+  t.equal(small.levels, 9);
+  t.ok(Math.abs(small.epsilon - (9 * etaF) / (1 - 9 * etaF)) <= 1e-22);
+  t.ok(large.epsilon > small.epsilon && large.rootL > small.rootL, 'a larger transform, a larger bound');
+  t.equal(fftConstants('bfloat16', [2 ** 40, 2 ** 40]).epsilon, Infinity, 'ell * eta_F >= 1: no bound');
+  // One term, a = b = one nonzero value 1: N = 1, and B is the formula by hand.
+  const one = { two: 1, one: 1 };
+  const { algorithm, exactNorm } = fftAlgorithmError(small, [[one, one]]);
+  const eps = small.epsilon;
+  const r = small.rootL;
+  const T = 2 * eps + eps * eps * r + small.product * (1 + eps) * (1 + eps * r);
+  t.equal(exactNorm, 1);
+  t.ok(Math.abs(algorithm - ((1 + eps) * T + eps)) <= 1e-15 * algorithm);
+  t.same(fftAlgorithmError(small, [[{ two: 0, one: 0 }, one]]), { algorithm: 0, exactNorm: 0 }, 'a zero operand: no error');
+  // The plane bound adds the final rounding, the reference's error and the underflow floor.
+  const bound = fftPlaneBound(small, algorithm, 1, 0, 9, 1);
+  t.ok(Math.abs(bound - (algorithm + u * (1 + algorithm) + (2 * 9 + 1 + 4) * 512 * 2 ** -149)) <= 1e-15 * bound);
 });
