@@ -16,6 +16,7 @@ import { ConformanceError } from '../../src/errors.js';
 import { sha256Hex } from '../../src/hash.js';
 import type { LoadedFixture } from '../../src/fixture-io.js';
 import { Prng } from '../../src/prng.js';
+import type { ReportFuzz, ReportFuzzFailure } from '../../src/report-types.js';
 import type { AdapterCapabilities, Outcome } from '../../src/types.js';
 import type { AdapterHost, HostOutput } from '../host/adapter-host.js';
 import { unsupportedReason } from '../host/capabilities.js';
@@ -46,37 +47,10 @@ export interface FuzzOptions {
   onFailure?: (failure: FuzzFailure) => void;
 }
 
-export interface FuzzFailure {
-  id: string;
-  /** The failing case as drawn, in its one-line form. */
-  case: string;
-  status: Outcome['status'];
-  macs: number;
-  shrunk: { id: string; case: string; macs: number; steps: number; runs: number; exhausted: boolean; status: Outcome['status'] } | null;
-  /** The fixture folder written by --save-failures. */
-  saved: string | null;
-}
-
-/** The fuzz section of a run's result (and of the JSON report). */
-export interface FuzzSummary {
-  seed: number;
-  /** --fuzz N (1 for --fuzz-replay). */
-  requested: number;
-  /** Cases run (fewer than requested when --fuzz-time or --max-failures stopped the drawing). */
-  cases: number;
-  timeSeconds: number | null;
-  stoppedByTime: boolean;
-  replay: string | null;
-  /** sha256 over the one-line forms of the cases run, one per line: equal seeds give equal digests on every machine. */
-  casesDigest: string;
-  /** Forward MACs of the cases run: their mean and largest. */
-  meanMacs: number;
-  maxMacs: number;
-  /** Seconds spent building cases (data and the float64 oracle) and shrinking. */
-  oracleSeconds: number;
-  shrinkSeconds: number;
-  failures: FuzzFailure[];
-}
+/** A failure found by fuzzing (the JSON report's type). */
+export type FuzzFailure = ReportFuzzFailure;
+/** The fuzz section of a run's result (the JSON report's type). */
+export type FuzzSummary = ReportFuzz;
 
 /** Draws of a case slot before it is given up as unsupported (a `supports` function that declines most cases). */
 const MAX_DRAWS_PER_CASE = 50;
