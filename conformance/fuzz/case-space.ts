@@ -3,7 +3,10 @@
  * sized so that a case costs about what a corpus fixture costs on average.
  *
  *   batch N 1..8, input channels C 1..96 (a multiple of groups), H and W 1..64,
- *   kernels 1..11 per axis, strides 1..5, dilations 1..4, each pad 0..(dilated
+ *   kernels 1..11 per axis (3 with probability 0.2 each, the rest drawn as below),
+ *   strides 1..5 (1 with probability 0.35), dilations 1..4 (1 with probability
+ *   0.5): the common values of real layers, and what a `supports` function that
+ *   takes only 3x3 unstrided undilated convolutions needs), each pad 0..(dilated
  *   kernel + 1) (beyond the kernel), padding modes EXPLICIT (55%), SAME_UPPER,
  *   SAME_LOWER, VALID (15% each); groups: 1 (50%), G > 1 with several channels
  *   per group (25%), depthwise G = C with a channel multiplier 1..4 (25%);
@@ -39,6 +42,11 @@ export const FUZZ_LIMITS = {
   /** log2 of the largest cost budget, in MACs. */
   budgetLog2: 21,
 } as const;
+
+/** The common value of a parameter (3x3 kernels, stride 1, dilation 1) with probability `share`, else drawSize. */
+function drawParameter(prng: Prng, max: number, common: number, share: number): number {
+  return prng.nextFloat() < share ? common : drawSize(prng, max);
+}
 
 /** An integer in [1, max]: half the time uniform, half log-uniform. */
 export function drawSize(prng: Prng, max: number): number {
@@ -108,8 +116,8 @@ export function drawFuzzCase(prng: Prng, capabilities: Pick<AdapterCapabilities,
       outPerGroup: 1,
       height: drawSize(prng, FUZZ_LIMITS.spatial),
       width: drawSize(prng, FUZZ_LIMITS.spatial),
-      kernelHeight: drawSize(prng, FUZZ_LIMITS.kernel),
-      kernelWidth: drawSize(prng, FUZZ_LIMITS.kernel),
+      kernelHeight: drawParameter(prng, FUZZ_LIMITS.kernel, 3, 0.2),
+      kernelWidth: drawParameter(prng, FUZZ_LIMITS.kernel, 3, 0.2),
     };
     if (groupKind < 0.5) {
       sizes.inPerGroup = drawSize(prng, FUZZ_LIMITS.channels);
@@ -122,8 +130,9 @@ export function drawFuzzCase(prng: Prng, capabilities: Pick<AdapterCapabilities,
       sizes.groups = drawSize(prng, FUZZ_LIMITS.channels);
       sizes.outPerGroup = prng.integer(1, FUZZ_LIMITS.channelMultiplier);
     }
-    const stride: [number, number] = special ? [1, 1] : [drawSize(prng, FUZZ_LIMITS.stride), drawSize(prng, FUZZ_LIMITS.stride)];
-    const dilation: [number, number] = special || !flags.dilation ? [1, 1] : [drawSize(prng, FUZZ_LIMITS.dilation), drawSize(prng, FUZZ_LIMITS.dilation)];
+    const stride: [number, number] = special ? [1, 1] : [drawParameter(prng, FUZZ_LIMITS.stride, 1, 0.35), drawParameter(prng, FUZZ_LIMITS.stride, 1, 0.35)];
+    const dilation: [number, number] =
+      special || !flags.dilation ? [1, 1] : [drawParameter(prng, FUZZ_LIMITS.dilation, 1, 0.5), drawParameter(prng, FUZZ_LIMITS.dilation, 1, 0.5)];
     let padding: PaddingMode = special ? 'VALID' : drawPaddingMode(prng);
     // The auto modes put the odd pad on one side: asymmetric, so only EXPLICIT (symmetric) or VALID without the flag.
     if (!flags.asymmetricPads && (padding === 'SAME_UPPER' || padding === 'SAME_LOWER')) padding = 'EXPLICIT';

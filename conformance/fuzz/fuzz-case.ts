@@ -183,9 +183,11 @@ export function parseFuzzCase(line: string): FuzzCase {
     if (isConformanceError(error, 'E_GEOMETRY')) throw usage(`the case is not a convolution: ${error.message}`, { line });
     throw error;
   }
-  const variants = DATA_FAMILY_DEFINITIONS[family].variants(caseParams(fuzzCase)).filter((name) => name !== '');
+  const allowed = DATA_FAMILY_DEFINITIONS[family].variants(caseParams(fuzzCase));
+  if (allowed.length === 0) throw usage(`family ${family}: not defined for these parameters (special needs stride 1x1, dilation 1x1 and no pads)`, { family });
+  const variants = allowed.filter((name) => name !== '');
   if (variants.length > 0 ? !variants.includes(variant) : variant !== '') {
-    const expected = variants.length > 0 ? `one of ${variants.join(', ')}` : `none for family ${family} with these parameters`;
+    const expected = variants.length > 0 ? `one of ${variants.join(', ')}` : `none for family ${family}`;
     throw usage(`variant: expected ${expected}, found '${variant}'`, { variant });
   }
   const dy = required('dy-kept');
@@ -208,8 +210,7 @@ const NO_SHA256 = '0'.repeat(64);
  * that fails): fuzzing then draws another case, and the shrinker another candidate.
  */
 export function buildFuzzCase(fuzzCase: FuzzCase, id: string): BuiltCase | { problem: string } {
-  const geometry = caseGeometry(fuzzCase);
-  const params = caseParams(fuzzCase);
+  const { meta, geometry } = fuzzCaseMeta(fuzzCase, id);
   const keep = fuzzCase.dyKeep;
   const edit =
     keep === null
@@ -218,11 +219,29 @@ export function buildFuzzCase(fuzzCase: FuzzCase, id: string): BuiltCase | { pro
           const kept = new Set(keep);
           for (let index = 0; index < data.dy.length; index++) if (!kept.has(index)) data.dy[index] = 0;
         };
-  const computed = drawAndCompute({ id, family: fuzzCase.family, variant: fuzzCase.variant, dtype: fuzzCase.dtype, seed: fuzzCase.seed, params, geometry }, edit);
+  const computed = drawAndCompute({ id, family: fuzzCase.family, variant: fuzzCase.variant, dtype: fuzzCase.dtype, seed: fuzzCase.seed, params: meta.params, geometry }, edit);
   if ('problem' in computed) return computed;
   const { data, expected, magnitude } = computed;
-  const definition = DATA_FAMILY_DEFINITIONS[fuzzCase.family];
   const input = (shape: number[], values: Float64Array): Tensor => ({ dtype: fuzzCase.dtype, shape: [...shape], data: fromFloat64Array(values, fuzzCase.dtype) });
+  const tensors: FixtureTensors = {
+    x: input(geometry.xShape, data.x),
+    w: input(geometry.wShape, data.w),
+    dy: input(geometry.dyShape, data.dy),
+    dx: expected.dx,
+    dw: expected.dw,
+    db: expected.db,
+    'dx-magnitude': magnitude.dx,
+    'dw-magnitude': magnitude.dw,
+    'db-magnitude': magnitude.db,
+  };
+  return { meta, tensors, geometry };
+}
+
+/** A case's fixture.json and geometry, without its data: what a `supports` function is asked about. */
+export function fuzzCaseMeta(fuzzCase: FuzzCase, id: string): { meta: FixtureMeta; geometry: Conv2dGeometry } {
+  const geometry = caseGeometry(fuzzCase);
+  const params = caseParams(fuzzCase);
+  const definition = DATA_FAMILY_DEFINITIONS[fuzzCase.family];
   const files = Object.fromEntries(
     FIXTURE_TENSOR_NAMES.map((name): [string, FixtureFile] => [name, { path: tensorFileName(name), dtype: name === 'x' || name === 'w' || name === 'dy' ? fuzzCase.dtype : 'float64', sha256: NO_SHA256 }]),
   );
@@ -242,16 +261,5 @@ export function buildFuzzCase(fuzzCase: FuzzCase, id: string): BuiltCase | { pro
     files,
     witnesses: { agreed: false, backends: [] },
   };
-  const tensors: FixtureTensors = {
-    x: input(geometry.xShape, data.x),
-    w: input(geometry.wShape, data.w),
-    dy: input(geometry.dyShape, data.dy),
-    dx: expected.dx,
-    dw: expected.dw,
-    db: expected.db,
-    'dx-magnitude': magnitude.dx,
-    'dw-magnitude': magnitude.dw,
-    'db-magnitude': magnitude.db,
-  };
-  return { meta, tensors, geometry };
+  return { meta, geometry };
 }

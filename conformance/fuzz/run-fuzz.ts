@@ -23,7 +23,7 @@ import { unsupportedReason } from '../host/capabilities.js';
 import { askSupport, createHost, emptyCounts, finishFixture, parseImpl, readyFixture, type Finished, type RunOptions, type RunResult } from '../run.js';
 import { compareIds } from '../shard.js';
 import { drawFuzzCase } from './case-space.js';
-import { buildFuzzCase, caseGeometry, caseMacs, formatFuzzCase, parseFuzzCase, resolvedPads, type BuiltCase, type FuzzCase } from './fuzz-case.js';
+import { buildFuzzCase, caseGeometry, caseMacs, formatFuzzCase, fuzzCaseMeta, parseFuzzCase, resolvedPads, type BuiltCase, type FuzzCase } from './fuzz-case.js';
 import { checkSaveFailuresDir, saveFailure } from './save-failures.js';
 import { shrinkFuzzCase } from './shrink.js';
 
@@ -43,6 +43,8 @@ export interface FuzzOptions {
   shrink?: boolean;
   /** Adapter calls one shrinking may make (default 400). */
   maxShrinkRuns?: number;
+  /** A host to run the adapter on instead of the one --impl makes (embedding, and in-process tests); closed at the end. */
+  host?: AdapterHost;
   /** Called with each failure once it is shrunk (and saved), before its outcome is reported. */
   onFailure?: (failure: FuzzFailure) => void;
 }
@@ -103,7 +105,7 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
   const timeoutMs = options.timeoutMs ?? 60000;
   const loadTimeoutMs = options.loadTimeoutMs ?? 300000;
   const output: HostOutput = { verbose: options.verbose === true, stream: options.adapterOutput ?? process.stderr };
-  const host: AdapterHost = createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser);
+  const host: AdapterHost = fuzz.host ?? createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser);
   const outcomes: Outcome[] = [];
   const details: RunResult['details'] = {};
   const failures: FuzzFailure[] = [];
@@ -133,17 +135,30 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
         oracleSeconds += (performance.now() - start) / 1000;
       }
     };
-    /** Run a built case on the adapter: null when the adapter does not support it. */
-    const runBuilt = async (built: BuiltCase): Promise<Finished | null> => {
-      if (unsupportedReason(declared, built.meta) !== null) return null;
-      if (declared.supports === 'function') {
-        const decided = await askSupport(host, built.meta, timeoutMs);
-        if (decided !== null) return decided.outcome.status === 'skipped' ? null : decided;
-      }
+    /** Does the adapter take this case (declared dtypes and flags, and its `supports` function)? An error or timeout there is an outcome. */
+    const support = async (fuzzCase: FuzzCase, id: string): Promise<'supported' | 'unsupported' | Finished> => {
+      const { meta } = fuzzCaseMeta(fuzzCase, id);
+      if (unsupportedReason(declared, meta) !== null) return 'unsupported';
+      if (declared.supports !== 'function') return 'supported';
+      const decided = await askSupport(host, meta, timeoutMs);
+      if (decided === null) return 'supported';
+      return decided.outcome.status === 'skipped' ? 'unsupported' : decided;
+    };
+    /** Run a built (and supported) case on the adapter. */
+    const runBuilt = async (built: BuiltCase): Promise<Finished> => {
       const fixture: LoadedFixture = { meta: built.meta, dir: built.meta.id, ...built.tensors };
       const ready = readyFixture(declared, fixture, timeoutMs);
       const response = await host.run(ready.request);
       return finishFixture(ready, response, declared, options.errorMaps === true);
+    };
+    /** Support, then build, then run: null when the adapter does not take the case or its family's rule cannot hold. */
+    const attempt = async (fuzzCase: FuzzCase, id: string): Promise<{ finished: Finished; built: BuiltCase | null } | { problem: string } | null> => {
+      const supported = await support(fuzzCase, id);
+      if (supported === 'unsupported') return null;
+      if (supported !== 'supported') return { finished: supported, built: null };
+      const built = build(fuzzCase, id);
+      if ('problem' in built) return built;
+      return { finished: await runBuilt(built), built };
     };
 
     const prng = new Prng(seed);
@@ -158,16 +173,25 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
       let built: BuiltCase | null = null;
       for (let draw = 0; draw < MAX_DRAWS_PER_CASE && finished === null; draw++) {
         fuzzCase = replay ?? drawFuzzCase(prng, declared);
-        const candidate = build(fuzzCase, id);
-        if ('problem' in candidate) {
-          if (replay !== null) throw usage(`--fuzz-replay: the case cannot be judged: ${candidate.problem}`, { replay: fuzz.replay });
+        const tried = await attempt(fuzzCase, id);
+        if (tried !== null && 'problem' in tried) {
+          if (replay !== null) throw usage(`--fuzz-replay: the case cannot be judged: ${tried.problem}`, { replay: fuzz.replay });
           continue;
         }
-        built = candidate;
-        finished = await runBuilt(candidate);
-        if (replay !== null && finished === null) {
-          finished = { outcome: { id, family: candidate.meta.family, dtype: candidate.meta.dtype, tags: candidate.meta.tags, status: 'skipped', reason: 'unsupported: the adapter does not support this case' }, adapterSeconds: 0 };
+        if (tried === null) {
+          if (replay === null) continue;
+          const { meta } = fuzzCaseMeta(fuzzCase, id);
+          finished = { outcome: { id, family: meta.family, dtype: meta.dtype, tags: meta.tags, status: 'skipped', reason: 'unsupported: the adapter does not support this case' }, adapterSeconds: 0 };
+          break;
         }
+        finished = tried.finished;
+        built = tried.built;
+      }
+      if (finished !== null && fuzzCase !== null && built === null) {
+        // Decided without the data (skipped replay, or supports() failed): recorded as it is.
+        outcomes.push(finished.outcome);
+        options.onOutcome?.(finished.outcome, { done: outcomes.length, total: requested });
+        continue;
       }
       if (finished === null || fuzzCase === null || built === null) {
         const outcome: Outcome = { id, family: 'normal', dtype: declared.dtypes[0], tags: ['fuzz'], status: 'skipped', reason: `unsupported: the adapter declined ${MAX_DRAWS_PER_CASE} cases drawn in a row` };
@@ -189,16 +213,14 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
         if (fuzz.shrink !== false && shrinkable) {
           const shrinkStart = performance.now();
           const minimalId = `${id}-min`;
-          let lastStatus: Outcome['status'] = finished.outcome.status;
           const result = await shrinkFuzzCase(
             fuzzCase,
             async (candidate) => {
-              const candidateBuilt = build(candidate, minimalId);
-              if ('problem' in candidateBuilt) return false;
-              const answer = await runBuilt(candidateBuilt);
-              if (answer === null || !isFailing(answer.outcome) || answer.outcome.status === 'timeout') return false;
-              lastStatus = answer.outcome.status;
-              minimal = { fuzzCase: candidate, built: candidateBuilt, status: lastStatus };
+              const tried = await attempt(candidate, minimalId);
+              if (tried === null || 'problem' in tried || tried.built === null) return false;
+              const status = tried.finished.outcome.status;
+              if (!isFailing(tried.finished.outcome) || status === 'timeout') return false;
+              minimal = { fuzzCase: candidate, built: tried.built, status };
               return true;
             },
             { maxRuns: fuzz.maxShrinkRuns ?? DEFAULT_MAX_SHRINK_RUNS, resolve: withResolvedPads },
