@@ -7,14 +7,18 @@
  *   1. shapes: each of N, C/G, Cout/G, G, H, W, KH, KW set to 1, halved, less 1;
  *   2. parameters: an auto padding mode written as its explicit pads, each stride
  *      and dilation set to 1 or less 1, each pad set to 0 or less 1;
- *   3. dy: the non-zero dy entries kept are halved (each half tried), then removed
- *      one at a time (not for onehot-dy and zeros, whose dy is the point).
+ *   3. dy: chunks of the dy entries kept are removed, halves first, then quarters,
+ *      and so on down to single entries (not for onehot-dy and zeros, whose dy is
+ *      the point); a removed entry is set to 0.
  * A candidate that is not a convolution, whose family's rule cannot hold, or that
  * the adapter does not support is not a failure and is passed over.
  */
 import { isConformanceError } from '../../src/errors.js';
 import { shapeSize } from '../../src/geometry.js';
 import { caseGeometry, type FuzzCase } from './fuzz-case.js';
+
+/** dy entries are removed one at a time only from lists this short (longer ones in chunks). */
+const MAX_SINGLE_REMOVALS = 256;
 
 /** What the shrinker learns of a candidate: does it still fail? */
 export type FailurePredicate = (candidate: FuzzCase) => Promise<boolean>;
@@ -76,11 +80,14 @@ export function* shrinkCandidates(fuzzCase: FuzzCase, resolve: (candidate: FuzzC
   }
   if (fuzzCase.family === 'onehot-dy' || fuzzCase.family === 'zeros') return;
   const kept = fuzzCase.dyKeep ?? Array.from({ length: shapeSize(caseGeometry(fuzzCase).dyShape) }, (_, index) => index);
-  if (kept.length > 1) {
-    const half = Math.ceil(kept.length / 2);
-    yield { ...fuzzCase, dyKeep: kept.slice(0, half) };
-    yield { ...fuzzCase, dyKeep: kept.slice(half) };
-    if (kept.length <= 64) for (let index = 0; index < kept.length; index++) yield { ...fuzzCase, dyKeep: kept.filter((_, other) => other !== index) };
+  if (kept.length === 0) return;
+  // Remove chunks of the kept entries, halves first, then quarters..., down to single entries
+  // (for up to MAX_SINGLE_REMOVALS entries); the later chunks first, so the earliest entries stay.
+  for (let parts = 2; parts / 2 < Math.max(2, kept.length) && parts <= 2 * MAX_SINGLE_REMOVALS; parts *= 2) {
+    const size = Math.ceil(kept.length / parts);
+    for (let start = Math.floor((kept.length - 1) / size) * size; start >= 0; start -= size) {
+      yield { ...fuzzCase, dyKeep: kept.filter((_, position) => position < start || position >= start + size) };
+    }
   }
 }
 
