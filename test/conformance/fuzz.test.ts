@@ -118,7 +118,7 @@ t.test('a built case holds the oracle values of its own inputs, with dy-kept app
 });
 
 t.test('the shrinker finds the minimal case of a known failure region', async (t) => {
-  // Fails when W > 32 and N > 4 (both needed): the minimum is W = 33, N = 5, the rest 1 / 0.
+  // Fails when W > 32 and N > 4 (both needed), whatever dy holds: the minimum is W = 33, N = 5, the rest 1 / 0, no dy entry kept.
   const start: FuzzCase = { ...sample, x: [8, 4, 40, 60], filter: [6, 5, 4], stride: [3, 2], dilation: [2, 2], pads: { top: 3, bottom: 1, left: 2, right: 4 } };
   let calls = 0;
   const result = await shrinkFuzzCase(
@@ -129,7 +129,7 @@ t.test('the shrinker finds the minimal case of a known failure region', async (t
     },
     { maxRuns: 1000, resolve: (candidate) => candidate },
   );
-  t.equal(formatFuzzCase(result.minimal), 'x=5x1x1x33 filter=1x1x1 groups=1 stride=1x1 dilation=1x1 padding=EXPLICIT pads=0,0,0,0 dtype=float32 family=normal seed=12345 dy-kept=0');
+  t.equal(formatFuzzCase(result.minimal), 'x=5x1x1x33 filter=1x1x1 groups=1 stride=1x1 dilation=1x1 padding=EXPLICIT pads=0,0,0,0 dtype=float32 family=normal seed=12345 dy-kept=none');
   t.equal(result.runs, calls);
   t.notOk(result.exhausted);
   const bounded = await shrinkFuzzCase(start, async () => true, { maxRuns: 3, resolve: (candidate) => candidate });
