@@ -148,6 +148,14 @@ t.test('--fuzz through the module host: the naive adapter passes, the seed and t
   t.equal(report.fuzz?.cases, 12);
 });
 
+t.test('--fuzz-time stops the drawing; the summary says so', async (t) => {
+  // 1 ms is over before the first case: the adapter's start-up alone takes longer.
+  const result = await runConformance({ impl: naive, fuzz: { cases: 100000, seed: 1, timeSeconds: 0.001 } });
+  t.equal(result.fuzz?.stoppedByTime, true);
+  t.equal(result.fuzz?.cases, 0);
+  t.equal(result.fuzz?.requested, 100000);
+});
+
 t.test('a failure is shrunk, saved as a schema-valid corpus folder, and replayed by --fixtures and --fuzz-replay', async (t) => {
   const dir = t.testdir();
   const result = await runConformance({ impl: buggyTile, maxFailures: 1, fuzz: { cases: 300, seed: 1, saveFailures: dir } });
