@@ -10,6 +10,7 @@ import { drawFuzzCase, FUZZ_LIMITS } from '../../conformance/fuzz/case-space.js'
 import { buildFuzzCase, caseGeometry, caseMacs, formatFuzzCase, parseFuzzCase, type FuzzCase } from '../../conformance/fuzz/fuzz-case.js';
 import { shrinkFuzzCase } from '../../conformance/fuzz/shrink.js';
 import { buildJsonReport } from '../../conformance/reports/json.js';
+import { reproCommand, shellQuote } from '../../conformance/reports/describe.js';
 import { runConformance } from '../../conformance/run.js';
 import { loadFixture } from '../../src/fixture-io.js';
 import { loadManifest } from '../../src/manifest.js';
@@ -161,6 +162,7 @@ t.test('a failure is shrunk, saved as a schema-valid corpus folder, and replayed
   const result = await runConformance({ impl: buggyTile, maxFailures: 1, fuzz: { cases: 300, seed: 1, saveFailures: dir } });
   const failure = result.fuzz?.failures[0];
   t.ok(failure?.shrunk, 'shrunk');
+  t.equal(reproCommand(result, failure!.id, 'conformance-runner'), `conformance-runner --impl ${shellQuote(buggyTile)} --fuzz-replay ${shellQuote(failure!.shrunk!.case)}`, 'the JUnit and HTML repro replays the shrunk case');
   t.equal(failure?.shrunk?.case.startsWith('x=5x1x1x1 '), true, `batch 5 is the smallest that drops an image: ${failure?.shrunk?.case}`);
   const manifest = await loadManifest(dir);
   t.same(manifest.fixtures.map((entry) => entry.id), [failure?.shrunk?.id]);
