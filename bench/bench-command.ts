@@ -10,7 +10,8 @@
  * within the same run (oracle vs onnxruntime alternating, runner seconds vs the
  * adapter seconds of the same run), and repeated runs report their median.
  *
- * --quick skips the 10x corpus (generated with --seeds 10 and scored for peak RSS).
+ * --quick skips the 10x corpus (generated with --seeds 10 and scored for peak RSS) and
+ * `--fuzz 1000` of every correct implementation (bench/measure-fuzz.ts).
  * Exit status (cli/exit-codes.ts): 0 when it measured (targets missed are data, not errors), 2 on
  * usage errors (a --json whose folder does not exist included) or a failed step. The bin file is
  * cli/bin/bench.ts.
@@ -30,6 +31,7 @@ import { bundledCorpusDir, packageRoot } from '../src/paths.js';
 import { measureCommandRoundTrip, measureModuleOverhead, measureSandboxCost } from './measure-hosts.js';
 import { measureBrowser, type BrowserMeasurement } from './measure-browser.js';
 import { measureGeneration } from './measure-generation.js';
+import { measureCorrectAtScale, measureFuzzThroughput, measureShrink } from './measure-fuzz.js';
 
 import { measureOracle } from './measure-oracle.js';
 import { distPath, measureRunner, measureRunnerRepeated, type RunnerMeasurement } from './measure-runner.js';
@@ -131,6 +133,15 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
       browser = { skipped: error.message };
     }
 
+    progress('fuzz: naive adapter, --fuzz 200 --seed 1; shrinking one failure (buggy-dx-last-tile-skipped)');
+    const fuzzThroughput = await measureFuzzThroughput(naiveAdapter, 200);
+    const shrink = await measureShrink();
+    let fuzzCorrect: BenchResult['fuzz']['correct'] = null;
+    if (!options.quick) {
+      progress('fuzz: --fuzz 1000 of every correct self-test implementation (minutes)');
+      fuzzCorrect = await measureCorrectAtScale(1000);
+    }
+
     let largeCorpus: BenchResult['runner']['largeCorpus'] = null;
     if (!options.quick) {
       const largeDir = join(scratch, `corpus-x${LARGE_CORPUS_SEEDS}`);
@@ -171,6 +182,7 @@ export async function runBench(options: { quick: boolean }): Promise<BenchResult
       },
       hosts: { command, module: moduleHost, sandbox },
       browser,
+      fuzz: { naive: fuzzThroughput, shrink, correct: fuzzCorrect },
       targets,
       benchSeconds: (performance.now() - benchStarted) / 1000,
     };

@@ -8,7 +8,7 @@
  * times; the ratio is of the medians, so machine noise mostly cancels.
  */
 import { performance } from 'node:perf_hooks';
-import { DATA_FAMILY_DEFINITIONS } from '../generator/data-families.js';
+import { DATA_FAMILY_DEFINITIONS } from '../src/data-families.js';
 import { planCorpus, type FixturePlan } from '../generator/fixture-plan.js';
 import { fromFloat64Array } from '../src/dtype.js';
 import { accumulationLengths } from '../src/geometry.js';

@@ -2,6 +2,7 @@
  * The benchmark's result: its JSON shape, the targets of the performance issue
  * as data, and the short human table.
  */
+import type { CorrectAtScale, FuzzThroughput, ShrinkCost } from './measure-fuzz.js';
 import type { BrowserMeasurement } from './measure-browser.js';
 import type { CommandRoundTrip, ModuleOverhead, SandboxCost } from './measure-hosts.js';
 import type { GenerationMeasurement } from './measure-generation.js';
@@ -52,6 +53,8 @@ export interface BenchResult {
   hosts: { command: CommandRoundTrip; module: ModuleOverhead; sandbox: SandboxCost | { skipped: string } };
   /** The bundled WGSL adapter in headless Chromium (bench/measure-browser.ts); null when no browser was found. */
   browser: BrowserMeasurement | { skipped: string };
+  /** --fuzz: cases per second (naive adapter), the cost of shrinking one failure, and --fuzz 1000 of the correct implementations (null with --quick). */
+  fuzz: { naive: FuzzThroughput; shrink: ShrinkCost; correct: CorrectAtScale | null };
   targets: TargetCheck[];
   benchSeconds: number;
 }
@@ -133,6 +136,18 @@ export function formatTable(result: BenchResult): string {
         `page start-up ${fixed(browser.startupSeconds, 2)} s apart (bundle ${fixed(browser.startup.bundleSeconds, 2)} s, launch ${fixed(browser.startup.launchSeconds, 2)} s, first page ${fixed(browser.startup.pageSeconds, 2)} s)`,
     ]);
   }
+  const { fuzz } = result;
+  rows.push([
+    'fuzz, naive',
+    `${fixed(fuzz.naive.casesPerSecond, 1)} cases/s (${fuzz.naive.cases} cases, mean ${fixed(fuzz.naive.meanMacs, 0)} MACs; oracle ${fixed(fuzz.naive.oracleSeconds, 2)} s, adapter ${fixed(fuzz.naive.adapterSeconds, 2)} s; start-up apart)`,
+  ]);
+  rows.push(['fuzz, shrinking one failure', `${fixed(fuzz.shrink.seconds, 2)} s, ${fuzz.shrink.runs} adapter runs (${fuzz.shrink.drawnMacs} -> ${fuzz.shrink.shrunkMacs} MACs)`]);
+  if (fuzz.correct === null) rows.push(['fuzz 1000, correct implementations', 'skipped (--quick)']);
+  else
+    rows.push([
+      `fuzz ${fuzz.correct.cases}, correct implementations`,
+      fuzz.correct.entries.map((entry) => `${entry.name} ${entry.failures === 0 ? 'pass' : `${entry.failures} FAILURES`} (${entry.passed} ran, ${fixed(entry.seconds, 0)} s)`).join(', '),
+    ]);
   for (const target of result.targets) {
     rows.push([`target ${target.metric}`, `${fixed(target.value, 2)} ${target.unit} < ${target.below} ${target.unit}: ${target.met ? 'met' : 'MISSED'}`]);
   }

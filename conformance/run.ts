@@ -32,6 +32,7 @@ import {
   type Tensor,
 } from '../src/types.js';
 import { matchesFilter, parseFilter, type FilterTerm } from './filter.js';
+import { runFuzz, type FuzzOptions, type FuzzSummary } from './fuzz/run-fuzz.js';
 import type { AdapterHost, HostOutput, HostRequest, HostResponse } from './host/adapter-host.js';
 import { unsupportedReason } from './host/capabilities.js';
 import { BrowserHost } from './host/browser-host.js';
@@ -84,6 +85,8 @@ export interface RunOptions {
   onStart?: (info: RunStartInfo) => void;
   /** For `browser:` adapters: the Chromium/Chrome executable (default: $CHROME_PATH, then the usual system paths). */
   browser?: string;
+  /** Run drawn fuzz cases instead of the corpus (--fuzz N, --fuzz-replay CASE; conformance/fuzz/run-fuzz.ts). */
+  fuzz?: FuzzOptions;
 }
 
 /** What is known when the first fixture is about to run (the console report's header). */
@@ -92,6 +95,8 @@ export interface RunStartInfo {
   total: number;
   corpus: RunResult['corpus'];
   selection: RunResult['selection'];
+  /** For a fuzz run: its seed, and whether it replays one case. */
+  fuzz?: { seed: number; replay: boolean };
 }
 
 export interface RunResult {
@@ -137,6 +142,8 @@ export interface RunResult {
   stopped: { maxFailures: number; notRun: number } | null;
   /** Set when repeat > 1: the fixtures whose outputs differed between calls. */
   determinism: DeterminismResult | null;
+  /** Set for a fuzz run: the seed, the cases run and each failure with its shrunk case. */
+  fuzz?: FuzzSummary;
 }
 
 /** What a report needs of a fixture beyond its outcome. */
@@ -232,7 +239,7 @@ function sandboxPlan(options: RunOptions, spec: ImplSpec): SandboxOptions | unde
   return { hidden: options.fixturesDir === undefined ? [] : [resolve(options.fixturesDir)], readOnly };
 }
 
-function createHost(
+export function createHost(
   spec: ImplSpec,
   impl: string,
   output: HostOutput,
@@ -366,7 +373,7 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
   };
 }
 
-type Finished = { outcome: Outcome; adapterSeconds: number; detail?: FixtureDetail };
+export type Finished = { outcome: Outcome; adapterSeconds: number; detail?: FixtureDetail };
 
 /** The outputs whose bytes differ between two answers of the adapter (every output when only one is 'ok'). */
 function differingOutputs(first: HostResponse, again: HostResponse): OutputName[] {
@@ -382,8 +389,30 @@ function differingOutputs(first: HostResponse, again: HostResponse): OutputName[
 /** A fixture ready for the adapter (loaded and converted), or already decided without it. */
 type Prepared =
   | { kind: 'decided'; finished: Finished }
-  | { kind: 'ready'; meta: FixtureMeta; fixture: LoadedFixture; request: HostRequest; layouts: AdapterLayouts }
+  | ReadyFixture
   | { kind: 'failed'; error: unknown };
+
+/** A fixture's tensors converted to the adapter's layouts, with what its answer must look like. */
+export type ReadyFixture = { kind: 'ready'; meta: FixtureMeta; fixture: LoadedFixture; request: HostRequest; layouts: AdapterLayouts };
+
+/** The request for a loaded fixture (a corpus folder, or a fuzz case built in memory), in the adapter's layouts. */
+export function readyFixture(capabilities: AdapterCapabilities, fixture: LoadedFixture, timeoutMs: number): ReadyFixture {
+  const { meta } = fixture;
+  const layouts: AdapterLayouts = { layout: capabilities.layout, filterLayout: capabilities.filterLayout };
+  const expected: ExpectedOutputs = {};
+  for (const name of capabilities.outputs) {
+    expected[name] = { dtype: meta.dtype, shape: adapterShape(name, meta.shapes[name], layouts), layout: layoutLabel(name, layouts) };
+  }
+  const request: HostRequest = {
+    meta,
+    x: toAdapterLayout('x', fixture.x, layouts),
+    w: toAdapterLayout('w', fixture.w, layouts),
+    dy: toAdapterLayout('dy', fixture.dy, layouts),
+    expected,
+    timeoutMs,
+  };
+  return { kind: 'ready', meta, fixture, request, layouts };
+}
 
 /**
  * Everything a fixture needs before the adapter sees it: the static support
@@ -398,28 +427,14 @@ async function prepareFixture(capabilities: AdapterCapabilities, corpusFixture: 
   await new Promise((resolve) => setImmediate(resolve));
   try {
     const { folder, meta } = corpusFixture;
-    const fixture = loadFixtureTensors(folder, meta);
-    const layouts: AdapterLayouts = { layout: capabilities.layout, filterLayout: capabilities.filterLayout };
-    const expected: ExpectedOutputs = {};
-    for (const name of capabilities.outputs) {
-      expected[name] = { dtype: meta.dtype, shape: adapterShape(name, meta.shapes[name], layouts), layout: layoutLabel(name, layouts) };
-    }
-    const request: HostRequest = {
-      meta,
-      x: toAdapterLayout('x', fixture.x, layouts),
-      w: toAdapterLayout('w', fixture.w, layouts),
-      dy: toAdapterLayout('dy', fixture.dy, layouts),
-      expected,
-      timeoutMs,
-    };
-    return { kind: 'ready', meta, fixture, request, layouts };
+    return readyFixture(capabilities, loadFixtureTensors(folder, meta), timeoutMs);
   } catch (error) {
     return { kind: 'failed', error };
   }
 }
 
 /** Ask a `supports` function; null when the fixture is supported. */
-async function askSupport(host: AdapterHost, meta: FixtureMeta, timeoutMs: number): Promise<Finished | null> {
+export async function askSupport(host: AdapterHost, meta: FixtureMeta, timeoutMs: number): Promise<Finished | null> {
   const base = outcomeBase(meta);
   const answer = await host.checkSupport(meta, timeoutMs);
   if (answer.kind === 'unsupported') return { outcome: { ...base, status: 'skipped', reason: `unsupported: ${answer.reason}` }, adapterSeconds: 0 };
@@ -429,7 +444,7 @@ async function askSupport(host: AdapterHost, meta: FixtureMeta, timeoutMs: numbe
 }
 
 /** Turn the adapter's answer into an outcome: misbehaviour is an error/timeout outcome, outputs are scored. */
-function finishFixture(prepared: Extract<Prepared, { kind: 'ready' }>, response: HostResponse, capabilities: AdapterCapabilities, errorMaps = false): Finished {
+export function finishFixture(prepared: ReadyFixture, response: HostResponse, capabilities: AdapterCapabilities, errorMaps = false): Finished {
   const { meta, fixture, layouts } = prepared;
   const detail: FixtureDetail = { params: meta.params, shapes: meta.shapes, padding: meta.padding, rule: meta.tolerance.rule };
   const base = outcomeBase(meta);
@@ -473,6 +488,7 @@ function selectionOf(options: RunOptions, selected: number, fixtureCount: number
 }
 
 export async function runConformance(options: RunOptions): Promise<RunResult> {
+  if (options.fuzz !== undefined) return runFuzz(options, options.fuzz);
   const started = performance.now();
   const timeoutMs = checkMilliseconds(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, '--timeout', 'milliseconds per fixture');
   const loadTimeoutMs = checkMilliseconds(options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, '--load-timeout', 'milliseconds for the adapter to start');

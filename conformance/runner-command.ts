@@ -4,6 +4,8 @@
  *   conformance-runner --impl ./adapter.js [--fixtures DIR] [--filter EXPR] [--only ID]
  *                      [--json FILE] [--junit FILE] [--html FILE] [--timeout MS] [--load-timeout MS] [--jobs N] [--shard I/N]
  *                      [--bail | --max-failures N] [--repeat N] [--verbose]
+ *   conformance-runner --impl ./adapter.js --fuzz N [--seed S] [--fuzz-time SECONDS] [--save-failures DIR]
+ *   conformance-runner --impl ./adapter.js --fuzz-replay 'x=... filter=... ...'
  *
  * Exit status (cli/exit-codes.ts): 0 when every selected, supported fixture passed (and at least
  * one did); 1 when any failed, errored, timed out or is missing, or when nothing ran; 2 for usage
@@ -17,7 +19,9 @@
 import { Option } from 'commander';
 import type { CliCommand, CommandIo, CommandResult, CommandStream } from '../cli/entry.js';
 import { ConformanceError } from '../src/errors.js';
-import { checkOutputFile, commaList, milliseconds, positiveInteger } from '../cli/options.js';
+import { checkOutputFile, commaList, integerInRange, milliseconds, positiveInteger } from '../cli/options.js';
+import { fuzzFailureLines, fuzzHeaderLine, fuzzSummaryLines } from './fuzz/fuzz-report.js';
+import type { FuzzOptions } from './fuzz/run-fuzz.js';
 import { ConsoleReporter, shouldColor } from './reports/console.js';
 import { writeHtmlReport } from './reports/html.js';
 import { writeJsonReport } from './reports/json.js';
@@ -45,6 +49,39 @@ export interface RunnerCommandOptions {
   shard?: string;
   verbose?: boolean;
   browser?: string;
+  fuzz?: number;
+  seed?: number;
+  fuzzTime?: number;
+  fuzzReplay?: string;
+  saveFailures?: string;
+}
+
+/** The fuzz options of a command line, or undefined for a corpus run; --seed and the others need --fuzz or --fuzz-replay. */
+function fuzzOptionsOf(options: RunnerCommandOptions): FuzzOptions | undefined {
+  if (options.fuzz !== undefined && options.fuzzReplay !== undefined) {
+    throw new ConformanceError('E_USAGE', '--fuzz and --fuzz-replay: expected one of them, found both (--fuzz-replay runs the one case it is given)', {});
+  }
+  if (options.fuzz === undefined && options.fuzzReplay === undefined) {
+    const stray = [options.seed !== undefined ? '--seed' : null, options.fuzzTime !== undefined ? '--fuzz-time' : null, options.saveFailures !== undefined ? '--save-failures' : null].filter(
+      (name) => name !== null,
+    );
+    if (stray.length > 0) throw new ConformanceError('E_USAGE', `${stray.join(', ')}: only with --fuzz N or --fuzz-replay CASE, found without`, { stray });
+    return undefined;
+  }
+  return {
+    cases: options.fuzz ?? 1,
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.fuzzTime !== undefined ? { timeSeconds: options.fuzzTime } : {}),
+    ...(options.fuzzReplay !== undefined ? { replay: options.fuzzReplay } : {}),
+    ...(options.saveFailures !== undefined ? { saveFailures: options.saveFailures } : {}),
+  };
+}
+
+/** --fuzz-time: a positive number of seconds. */
+function positiveSeconds(text: string): number {
+  const seconds = /^\s*\d+(\.\d+)?\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!(seconds > 0)) throw new ConformanceError('E_USAGE', `--fuzz-time: expected a positive number of seconds, found '${text}'`, { text });
+  return seconds;
 }
 
 /** Run the corpus against the adapter, print the console report, write the reports asked for. */
@@ -56,11 +93,14 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
   if (options.bail === true && options.maxFailures !== undefined) {
     throw new ConformanceError('E_USAGE', `--bail and --max-failures: expected one of them, found both (--bail is --max-failures 1)`, {});
   }
+  const fuzz = fuzzOptionsOf(options);
+  const fuzzRepro = new Map<string, string[]>();
   const reporter = new ConsoleReporter({
     color: shouldColor(io.stdout),
     verbose: options.verbose === true,
     write: (text) => io.stdout.write(text),
     progress: io.stderr as NodeJS.WriteStream,
+    reproLines: (id) => fuzzRepro.get(id),
   });
   try {
     const runOptions: RunOptions = {
@@ -80,11 +120,16 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       maxFailures: options.bail === true ? 1 : options.maxFailures,
       repeat: options.repeat,
       errorMaps: options.html !== undefined,
-      onStart: (info) => reporter.start(info, { impl: options.impl, timeoutMs: options.timeout }),
+      onStart: (info) => {
+        if (info.fuzz !== undefined) io.stdout.write(`${fuzzHeaderLine(info.total, info.fuzz.seed, info.fuzz.replay)}\n`);
+        reporter.start(info, { impl: options.impl, timeoutMs: options.timeout });
+      },
       onOutcome: (outcome, progress, detail) => reporter.outcome(outcome, progress, detail),
     };
+    if (fuzz !== undefined) runOptions.fuzz = { ...fuzz, onFailure: (failure) => fuzzRepro.set(failure.id, fuzzFailureLines(failure, options.impl)) };
     const result = await runConformance(runOptions);
     reporter.finish(result);
+    if (result.fuzz !== undefined) io.stdout.write(`${fuzzSummaryLines(result.fuzz, options.impl, options.saveFailures).join('\n')}\n`);
     if (options.json !== undefined) {
       await writeJsonReport(options.json, result);
       io.stderr.write(`wrote JSON report ${options.json}\n`);
@@ -154,6 +199,15 @@ export const runnerCommand: CliCommand = {
         (value: string, previous: string[]) => [...previous, value],
         [],
       )
+      .addOption(
+        new Option('--fuzz <n>', 'instead of the corpus, run N cases drawn at random from a space wider than the corpus (docs/fuzzing.md); each failure is shrunk to a minimal case').argParser(
+          positiveInteger('--fuzz', 'fuzz cases'),
+        ),
+      )
+      .addOption(new Option('--seed <s>', 'with --fuzz: the seed of the cases (default: a random one, printed and in the reports)').argParser(integerInRange('--seed', 'the fuzz seed', 0, 0xffffffff)))
+      .addOption(new Option('--fuzz-time <seconds>', 'with --fuzz: draw no new case after this many seconds').argParser(positiveSeconds))
+      .option('--fuzz-replay <case>', "run the one fuzz case given in its one-line form (as a failure prints it: 'x=NxCxHxW filter=CoutxKHxKW ...')")
+      .option('--save-failures <dir>', 'with --fuzz: write each minimal failure as a fixture folder of a corpus in DIR (replay with --fixtures DIR)')
       .option('--verbose', "show passing and skipped fixtures, error details, and forward the adapter's stdout/stderr to stderr")
       .addHelpText('after', '\nExit status: 0 all selected fixtures passed; 1 a fixture failed, errored, timed out or is missing, or nothing ran;\n2 usage, adapter-load or corpus problems; 130 SIGINT; 143 SIGTERM.')
       .action(action((options: RunnerCommandOptions) => runRunnerCommand(options, io)));

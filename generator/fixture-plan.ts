@@ -7,7 +7,7 @@ import { ConformanceError } from '../src/errors.js';
 import type { Conv2dParams, DataFamily, Dtype, PaddingMode } from '../src/types.js';
 import { CASE_CATALOG, DEFAULT_FAMILIES, PRECISION_DTYPES, PRECISION_FAMILIES, type CaseSpec } from './case-catalog.js';
 import { geometryTags } from './case-tags.js';
-import { DATA_FAMILY_DEFINITIONS } from './data-families.js';
+import { DATA_FAMILY_DEFINITIONS } from '../src/data-families.js';
 
 export interface FixturePlan {
   id: string;

@@ -83,6 +83,39 @@ export interface ReportDeterminism {
   nondeterministic: { id: string; outputs: OutputName[] }[];
 }
 
+/** A fuzz failure: the case as drawn, its shrunk form, and where --save-failures wrote it. */
+export interface ReportFuzzFailure {
+  id: string;
+  /** The failing case as drawn, in its one-line form (conformance/fuzz/fuzz-case.ts). */
+  case: string;
+  status: OutcomeStatus;
+  /** Forward MACs of the case: N*Cout*OH*OW*(C/G)*KH*KW. */
+  macs: number;
+  shrunk: { id: string; case: string; macs: number; steps: number; runs: number; exhausted: boolean; status: OutcomeStatus } | null;
+  saved: string | null;
+}
+
+/** The fuzz section of a --fuzz (or --fuzz-replay) run. */
+export interface ReportFuzz {
+  seed: number;
+  /** --fuzz N (1 for --fuzz-replay). */
+  requested: number;
+  /** Cases run (fewer when --fuzz-time or --max-failures stopped the drawing). */
+  cases: number;
+  timeSeconds: number | null;
+  stoppedByTime: boolean;
+  /** The case of --fuzz-replay, in its one-line form. */
+  replay: string | null;
+  /** sha256 over the one-line forms of the cases run, one per line: equal seeds give equal digests on every machine. */
+  casesDigest: string;
+  meanMacs: number;
+  maxMacs: number;
+  /** Seconds building cases (data and the float64 oracle), and shrinking. */
+  oracleSeconds: number;
+  shrinkSeconds: number;
+  failures: ReportFuzzFailure[];
+}
+
 export interface Report {
   format: typeof REPORT_FORMAT;
   reportVersion: typeof REPORT_VERSION;
@@ -121,6 +154,8 @@ export interface Report {
   determinism: ReportDeterminism | null;
   /** Set when --bail / --max-failures stopped the run: the limit and how many selected fixtures were not run. */
   stopped: { maxFailures: number; notRun: number } | null;
+  /** Present for a fuzz run (--fuzz, --fuzz-replay): the seed, the cases and every failure's shrunk case. */
+  fuzz?: ReportFuzz;
 }
 
 /** Encode a number for the report (non-finite values as strings). */

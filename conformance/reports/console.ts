@@ -26,6 +26,8 @@ export interface ConsoleOptions {
   verbose?: boolean;
   /** How repro lines start (default: runnerCommand(), `npx conformance-runner` under npx). */
   launcher?: string;
+  /** The repro lines of fixtures that are not corpus fixtures (fuzz cases: shrunk, with --fuzz-replay), by id. */
+  reproLines?: (id: string) => string[] | undefined;
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
@@ -279,7 +281,9 @@ export class ConsoleReporter {
       for (const line of outcome.detail.split('\n')) lines.push(paint('dim', `        ${line}`));
     }
     for (const note of outcome.notes ?? []) lines.push(paint('dim', `        note: ${note}`));
-    if (this.impl !== undefined) lines.push(paint('dim', `        repro: ${reproCommand(this.impl, outcome.id, this.options.launcher ?? runnerCommand())}`));
+    const special = this.options.reproLines?.(outcome.id);
+    if (special !== undefined) lines.push(...special.map((line) => paint('dim', `        ${line}`)));
+    else if (this.impl !== undefined) lines.push(paint('dim', `        repro: ${reproCommand(this.impl, outcome.id, this.options.launcher ?? runnerCommand())}`));
     return lines;
   }
 

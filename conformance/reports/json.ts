@@ -114,6 +114,7 @@ export function buildJsonReport(result: RunResult, options: { createdAt?: Date }
     likelyCauses: likelyCauses(result.outcomes).map((cause) => ({ ...cause })),
     determinism: result.determinism === null ? null : { repeat: result.determinism.repeat, nondeterministic: result.determinism.nondeterministic.map((item) => ({ id: item.id, outputs: [...item.outputs] })) },
     stopped: result.stopped === null ? null : { ...result.stopped },
+    ...(result.fuzz === undefined ? {} : { fuzz: structuredClone(result.fuzz) }),
   };
   return validateReport(report, 'the --json report');
 }

@@ -50,6 +50,9 @@ export const KERNEL_BUGS = {
   'nan-treated-as-zero': 'NaN inputs are replaced by 0 (a `value || 0` style default)',
   'infinity-saturated': 'infinite inputs are clamped to the largest finite value (a saturating cast)',
   'padding-materialised': 'x is padded with explicit zeros and dw takes every tap, so dy = ±Inf times a padding zero gives NaN',
+  'dx-last-tile-skipped': 'for inputs wider than 32, dx is scattered in 32-wide column tiles counted with floor(W / 32): the last, partial tile is skipped',
+  'large-kernel-dw-transposed': 'kernels of 49 taps or more (7x7 and up) take a separate path that writes dw at [kw, kh] (kernel rows and columns swapped)',
+  'batch-remainder-dropped': 'the batch loop is unrolled by 4 for batches larger than 4 and the remainder (N mod 4 images) is dropped',
 } as const;
 
 export type KernelBug = keyof typeof KERNEL_BUGS;
@@ -203,7 +206,13 @@ export function kernelAdapter(bug: KernelBug, name = `kernel-${bug}`): Adapter {
     }
     const db = new Float64Array(outChannels);
 
-    for (let batch = 0; batch < batchSize; batch++) {
+    // BUG batch-remainder-dropped: an unrolled-by-4 loop for N > 4 runs floor(N/4)*4 images, no remainder loop.
+    const batchesRun = bug === 'batch-remainder-dropped' && batchSize > 4 ? Math.floor(batchSize / 4) * 4 : batchSize;
+    // BUG dx-last-tile-skipped: columns from floor(W/32)*32 on form the tile that is never scattered (W > 32 only).
+    const dxColumnEnd = bug === 'dx-last-tile-skipped' && inWidth > 32 ? Math.floor(inWidth / 32) * 32 : inWidth;
+    // BUG large-kernel-dw-transposed: the large-kernel path stores dw at [kw, kh].
+    const dwTransposed = bug === 'dw-kernel-transposed' || (bug === 'large-kernel-dw-transposed' && kernelHeight * kernelWidth >= 49);
+    for (let batch = 0; batch < batchesRun; batch++) {
       // BUG dw-last-batch-only: dw = (this batch's sum) instead of dw += it.
       if (bug === 'dw-last-batch-only') dw.fill(0);
       for (let outChannel = 0; outChannel < outChannels; outChannel++) {
@@ -228,7 +237,7 @@ export function kernelAdapter(bug: KernelBug, name = `kernel-${bug}`): Adapter {
                   // dx: scatter dy * w into the input element this tap reads.
                   const dxRow = outRow * forDx.strideHeight + kernelRow * forDx.dilationHeight - forDx.padTop;
                   const dxCol = outCol * forDx.strideWidth + kernelCol * forDx.dilationWidth - forDx.padLeft;
-                  if (!dropForDx && dxRow >= 0 && dxRow < inHeight && dxCol >= 0 && dxCol < inWidth) {
+                  if (!dropForDx && dxRow >= 0 && dxRow < inHeight && dxCol >= 0 && dxCol < dxColumnEnd) {
                     // BUG kernel-not-flipped-in-dx: the tap mirrored through the kernel's centre.
                     const weight =
                       bug === 'kernel-not-flipped-in-dx' ? w[wIndexOf(outChannel, channelInGroup, kernelHeight - 1 - kernelRow, kernelWidth - 1 - kernelCol)] : w[wIndex];
@@ -247,7 +256,7 @@ export function kernelAdapter(bug: KernelBug, name = `kernel-${bug}`): Adapter {
                   const input = inside ? x[(plane + dwRow) * inWidth + dwCol] : 0;
                   // BUG dw-kernel-transposed: stored at [kw, kh].
                   const dwIndex =
-                    bug === 'dw-kernel-transposed' ? ((outChannel * inChannelsPerGroup + channelInGroup) * kernelWidth + kernelCol) * kernelHeight + kernelRow : wIndex;
+                    dwTransposed ? ((outChannel * inChannelsPerGroup + channelInGroup) * kernelWidth + kernelCol) * kernelHeight + kernelRow : wIndex;
                   dw[dwIndex] = round(dw[dwIndex] + round(gradient * input));
                 }
               }

@@ -9,6 +9,8 @@ import {
   REPORT_VERSION,
   type Report,
   type ReportDeterminism,
+  type ReportFuzz,
+  type ReportFuzzFailure,
   type ReportLikelyCause,
   type ReportNumber,
   type ReportOutcome,
@@ -191,6 +193,55 @@ const determinismSchema: JSONSchemaType<ReportDeterminism> = {
   additionalProperties: false,
 };
 
+const fuzzFailureSchema: JSONSchemaType<ReportFuzzFailure> = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', minLength: 1 },
+    case: { type: 'string', minLength: 1, description: 'The failing case as drawn, in its one-line form (docs/fuzzing.md).' },
+    status: { type: 'string', enum: STATUSES },
+    macs: { type: 'integer', minimum: 1 },
+    shrunk: orNull<NonNullable<ReportFuzzFailure['shrunk']>>({
+      type: 'object',
+      description: 'The minimal failing case the shrinker found, and what finding it took.',
+      properties: {
+        id: { type: 'string', minLength: 1 },
+        case: { type: 'string', minLength: 1 },
+        macs: { type: 'integer', minimum: 1 },
+        steps: { type: 'integer', minimum: 0 },
+        runs: { type: 'integer', minimum: 0 },
+        exhausted: { type: 'boolean' },
+        status: { type: 'string', enum: STATUSES },
+      },
+      required: ['id', 'case', 'macs', 'steps', 'runs', 'exhausted', 'status'],
+      additionalProperties: false,
+    }),
+    saved: orNull<string>({ type: 'string', minLength: 1 }),
+  },
+  required: ['id', 'case', 'status', 'macs', 'shrunk', 'saved'],
+  additionalProperties: false,
+};
+
+const fuzzSchema: JSONSchemaType<ReportFuzz> = {
+  type: 'object',
+  description: 'A fuzz run (--fuzz N, --fuzz-replay CASE): the seed that draws the same cases again, the cases run, and every failure with its shrunk case.',
+  properties: {
+    seed: { type: 'integer', minimum: 0, maximum: 0xffffffff },
+    requested: { type: 'integer', minimum: 1 },
+    cases: nonNegativeInteger,
+    timeSeconds: orNull<number>({ type: 'number', exclusiveMinimum: 0 }),
+    stoppedByTime: { type: 'boolean' },
+    replay: orNull<string>({ type: 'string', minLength: 1 }),
+    casesDigest: { type: 'string', pattern: SHA256_PATTERN },
+    meanMacs: { type: 'number', minimum: 0 },
+    maxMacs: nonNegativeInteger,
+    oracleSeconds: { type: 'number', minimum: 0 },
+    shrinkSeconds: { type: 'number', minimum: 0 },
+    failures: { type: 'array', items: fuzzFailureSchema },
+  },
+  required: ['seed', 'requested', 'cases', 'timeSeconds', 'stoppedByTime', 'replay', 'casesDigest', 'meanMacs', 'maxMacs', 'oracleSeconds', 'shrinkSeconds', 'failures'],
+  additionalProperties: false,
+};
+
 export const reportSchema: JSONSchemaType<Report> = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
   title: 'Conv2d backward conformance runner report (--json)',
@@ -280,6 +331,7 @@ export const reportSchema: JSONSchemaType<Report> = {
       required: ['maxFailures', 'notRun'],
       additionalProperties: false,
     }),
+    fuzz: { ...fuzzSchema, nullable: true } as never,
   },
   required: [
     'format',

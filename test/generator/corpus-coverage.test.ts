@@ -13,7 +13,7 @@ import { DATA_FAMILIES, DTYPES } from '../../src/types.js';
 import { PRECISION_DTYPES } from '../../generator/case-catalog.js';
 import { REQUIRED_COVERAGE } from '../../generator/case-tags.js';
 import { planCorpus } from '../../generator/fixture-plan.js';
-import { DATA_FAMILY_DEFINITIONS } from '../../generator/data-families.js';
+import { DATA_FAMILY_DEFINITIONS } from '../../src/data-families.js';
 import { CORPUS_VERSION, GENERATOR_VERSION } from '../../generator/corpus-version.js';
 
 const corpusDir = bundledCorpusDir();

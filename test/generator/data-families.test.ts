@@ -8,7 +8,7 @@ import { conv2dBackward, conv2dBackwardMagnitude } from '../../src/oracle/index.
 import { Prng } from '../../src/prng.js';
 import type { Dtype } from '../../src/types.js';
 import { CASE_CATALOG } from '../../generator/case-catalog.js';
-import { DATA_FAMILY_DEFINITIONS, exactnessHolds, specialEligible } from '../../generator/data-families.js';
+import { DATA_FAMILY_DEFINITIONS, exactnessHolds, specialEligible } from '../../src/data-families.js';
 import { caseGeometry, planCorpus } from '../../generator/fixture-plan.js';
 
 function caseNamed(name: string) {

@@ -5,11 +5,11 @@
  * All values are representable in the fixture's dtype and, for float64 fixtures,
  * in float32 too, so that the float32 witnesses see exactly the same inputs.
  */
-import { DTYPE_INFO, isBits16, roundToDtype } from '../src/dtype.js';
-import { ConformanceError } from '../src/errors.js';
-import type { Conv2dGeometry } from '../src/geometry.js';
-import type { Prng } from '../src/prng.js';
-import type { Conv2dParams, DataFamily, Dtype } from '../src/types.js';
+import { DTYPE_INFO, isBits16, roundToDtype } from './dtype.js';
+import { ConformanceError } from './errors.js';
+import type { Conv2dGeometry } from './geometry.js';
+import type { Prng } from './prng.js';
+import type { Conv2dParams, DataFamily, Dtype } from './types.js';
 
 export interface FamilyData {
   x: Float64Array;
