@@ -42,7 +42,7 @@ export const PRECISION_DTYPES: Dtype[] = ['float64', 'float16', 'bfloat16'];
 const pads = (top: number, bottom: number, left: number, right: number): Pads => ({ top, bottom, left, right });
 const MORE: DataFamily[] = ['wide', 'cancel'];
 const WITH_ZEROS: DataFamily[] = ['wide', 'cancel', 'zeros'];
-/** `special` needs stride 1, dilation 1 and no padding (see generator/data-families.ts). */
+/** `special` needs stride 1, dilation 1 and no padding (see src/data-families.ts). */
 const ALL_EXTRA: DataFamily[] = ['wide', 'cancel', 'zeros', 'special'];
 
 export const CASE_CATALOG: CaseSpec[] = [
