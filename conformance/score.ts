@@ -14,7 +14,7 @@
  * outcome records the class under which it was judged.
  */
 import { combineGrades, compareOutput, compareOutputNormwise, type CompareInput, type PlaneBounds } from '../src/compare.js';
-import { toFloat64Array } from '../src/dtype.js';
+import { DTYPE_INFO, toFloat64Array } from '../src/dtype.js';
 import {
   classCoefficients,
   fftConstants,
@@ -22,6 +22,7 @@ import {
   fftPlaneBounds,
   fftSizes,
   inputRoundoff,
+  precisionLabel,
   winogradAbsoluteEvaluation,
   winogradApplies,
   type AbsoluteEvaluation,
@@ -66,8 +67,13 @@ function asFloat64(tensor: Tensor): Float64Tensor {
   return { dtype: 'float64', shape: tensor.shape, data: tensor.data instanceof Float64Array ? tensor.data : toFloat64Array(tensor.data, tensor.dtype) };
 }
 
-/** The class's bound for each output: coefficients and absolute evaluation (undefined for direct/strict). */
-function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | undefined): Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>> | null {
+type ClassBounds = Partial<Record<OutputName, NonNullable<CompareInput['classBound']>>>;
+
+/**
+ * The class's bound for each output: coefficients and absolute evaluation (null for
+ * direct/strict), or why the class has no bound for this fixture's data.
+ */
+function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | undefined): ClassBounds | { noBound: string } | null {
   const { meta } = fixture;
   if (precision === undefined || isDirectStrict(precision, meta.dtype)) return null;
   let evaluations: Partial<Record<OutputName, AbsoluteEvaluation>> = {};
@@ -79,6 +85,20 @@ function classBounds(fixture: ExpectedGradients, precision: PrecisionClass | und
     // The componentwise bound needs finite inputs; with a NaN or Inf input only the direct rule is defined.
     const finite = [x, w, dy].every((tensor) => tensor.data.every(Number.isFinite));
     if (finite) evaluations = winogradAbsoluteEvaluation(precision.tile, x, w, dy, meta.params);
+    const { maxFinite } = DTYPE_INFO[meta.dtype];
+    for (const name of ['dx', 'dw'] as const) {
+      const evaluation = evaluations[name];
+      if (evaluation === undefined) continue;
+      // Every computed intermediate is at most (1 + gamma_D(u)) times its absolute evaluation.
+      const reachable = evaluation.peak * (1 + classCoefficients(evaluation.depth, evaluation.depth, meta.dtype, precision.fpmath).algorithmFactor);
+      if (reachable > maxFinite) {
+        return {
+          noBound:
+            `no bound under ${precisionLabel(precision)}: the transforms of this fixture's data reach ${reachable.toPrecision(3)} in ${name}, ` +
+            `beyond ${meta.dtype}'s largest value ${maxFinite.toPrecision(5)}, so a correct implementation may overflow where the direct sums do not`,
+        };
+      }
+    }
   }
   // The algorithm applies nowhere here and the inputs are not rounded: this fixture is judged as direct/strict.
   if (evaluations.dx === undefined && inputRoundoff(meta.dtype, precision.fpmath) === 0) return null;
@@ -159,7 +179,12 @@ export function scoreFixture(input: ScoreInput): Outcome {
   }
   const planes = fftBounds(fixture, input.precision);
   // FFT: dx and dw normwise per plane; db (a plain sum) and fixtures with non-finite inputs as direct with fpmath's v.
-  const bounds = classBounds(fixture, input.precision?.algorithm === 'fft' ? { algorithm: 'direct', fpmath: input.precision.fpmath } : input.precision);
+  const classes = classBounds(fixture, input.precision?.algorithm === 'fft' ? { algorithm: 'direct', fpmath: input.precision.fpmath } : input.precision);
+  if (classes !== null && 'noBound' in classes) {
+    // Not a pass that did not happen, nor a failure of a correct implementation: not judged, and said why.
+    return { ...outcomeBase(meta), status: 'skipped', reason: classes.noBound, ...(input.precision !== undefined ? { precision: input.precision } : {}) };
+  }
+  const bounds: ClassBounds | null = classes;
   const directStrict = bounds === null;
   for (const name of OUTPUT_NAMES) {
     if (!declared.includes(name)) continue;

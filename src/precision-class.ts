@@ -214,13 +214,29 @@ export function winogradApplies(tile: WinogradTile, kernelShape: readonly number
 export interface AbsoluteEvaluation {
   depth: number;
   values: Float64Array;
+  /**
+   * The largest absolute evaluation of any intermediate quantity (a transformed tile, a
+   * one-sided half of a transform in either order, a product, a partial sum, an output):
+   * computed, each is at most (1 + gamma_D(u)) times this. When that can pass the dtype's
+   * largest finite value a correct implementation may overflow, and the class has no bound.
+   */
+  peak: number;
+}
+
+/** The running maximum of the intermediates' absolute evaluations. */
+interface Peak {
+  value: number;
+}
+
+function raise(peak: Peak, values: ArrayLike<number>): void {
+  for (let index = 0; index < values.length; index++) if (values[index] > peak.value) peak.value = values[index];
 }
 
 /**
  * The 2D absolute evaluation |A^T| [ sum_terms (|G||g||G^T|) .* (|B^T||d||B|) ] |A| of one tile
  * position (generic: `left` maps the kernel-side operand, `right` the data side, `out` the output).
  */
-function tileTransform(matrix: number[][], tile: Float64Array, rows: number, columns: number): Float64Array {
+function tileTransform(matrix: number[][], tile: Float64Array, rows: number, columns: number, peak: Peak): Float64Array {
   // Y = T X T^T, X rows x columns (square here), T t x rows.
   const t = matrix.length;
   const half = new Float64Array(t * columns);
@@ -229,12 +245,22 @@ function tileTransform(matrix: number[][], tile: Float64Array, rows: number, col
     for (let a = 0; a < rows; a++) sum += matrix[i][a] * tile[a * columns + j];
     half[i * columns + j] = sum;
   }
+  // The other order's half, X T^T, is what an implementation transforming columns first holds.
+  const otherHalf = new Float64Array(rows * t);
+  for (let a = 0; a < rows; a++) for (let j = 0; j < t; j++) {
+    let sum = 0;
+    for (let b = 0; b < columns; b++) sum += tile[a * columns + b] * matrix[j][b];
+    otherHalf[a * t + j] = sum;
+  }
   const result = new Float64Array(t * t);
   for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) {
     let sum = 0;
     for (let b = 0; b < columns; b++) sum += half[i * columns + b] * matrix[j][b];
     result[i * t + j] = sum;
   }
+  raise(peak, half);
+  raise(peak, otherHalf);
+  raise(peak, result);
   return result;
 }
 
@@ -272,13 +298,14 @@ export function winogradAbsoluteEvaluation(
 
   // dx: correlation of dyP with rot180(w), dyP[i] = dy[i - (r - 1 - top)].
   const dxValues = new Float64Array(x.data.length);
+  const dxPeak: Peak = { value: 0 };
   const kernelT = new Map<number, Float64Array>(); // (o, c') -> |G| |rot w| |G^T|
   for (let o = 0; o < outChannels; o++) for (let cg = 0; cg < channelsPerGroup; cg++) {
     const g = new Float64Array(r * r);
     for (let kh = 0; kh < r; kh++) for (let kw = 0; kw < r; kw++) {
       g[kh * r + kw] = Math.abs(w.data[((o * channelsPerGroup + cg) * r + (r - 1 - kh)) * r + (r - 1 - kw)]);
     }
-    kernelT.set(o * channelsPerGroup + cg, tileTransform(absG, g, r, r));
+    kernelT.set(o * channelsPerGroup + cg, tileTransform(absG, g, r, r, dxPeak));
   }
   const dyAt = (b: number, o: number, row: number, column: number): number => {
     const sourceRow = row - (r - 1 - top);
@@ -297,11 +324,13 @@ export function winogradAbsoluteEvaluation(
         for (let og = 0; og < outPerGroup; og++) {
           const o = group * outPerGroup + og;
           for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dataTile[i * n + j] = dyAt(b, o, tileRow + i, tileColumn + j);
-          const V = tileTransform(absBT, dataTile, n, n);
+          const V = tileTransform(absBT, dataTile, n, n, dxPeak);
           const U = kernelT.get(o * channelsPerGroup + cg)!;
+          // Products, and partial sums over the output channels: all at most the final sum.
           for (let index = 0; index < n * n; index++) accumulated[index] += U[index] * V[index];
         }
-        const Y = tileTransform(absAT, accumulated, n, n);
+        raise(dxPeak, accumulated);
+        const Y = tileTransform(absAT, accumulated, n, n, dxPeak);
         for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
           const row = tileRow + i;
           const column = tileColumn + j;
@@ -317,6 +346,7 @@ export function winogradAbsoluteEvaluation(
 
   // dw: dw[o, c'] = sum over b and tiles of G^T [(A dY A^T) .* (B^T xP B)] G, xP the padded x.
   const dwValues = new Float64Array(w.data.length);
+  const dwPeak: Peak = { value: 0 };
   const xAt = (b: number, c: number, row: number, column: number): number => {
     const sourceRow = row - top;
     const sourceColumn = column - left;
@@ -341,13 +371,14 @@ export function winogradAbsoluteEvaluation(
             gradientTile[i * m + j] = inside ? Math.abs(dy.data[((b * outChannels + o) * outHeight + row) * outWidth + column]) : 0;
           }
           for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dataTile[i * n + j] = xAt(b, c, tileRow + i, tileColumn + j);
-          const U = tileTransform(absA, gradientTile, m, m);
-          const V = tileTransform(absBT, dataTile, n, n);
+          const U = tileTransform(absA, gradientTile, m, m, dwPeak);
+          const V = tileTransform(absBT, dataTile, n, n, dwPeak);
           for (let index = 0; index < n * n; index++) transformedSum[index] += U[index] * V[index];
         }
       }
       if (tiles > tileCount) tileCount = tiles;
-      const Y = tileTransform(absGT, transformedSum, n, n);
+      raise(dwPeak, transformedSum);
+      const Y = tileTransform(absGT, transformedSum, n, n, dwPeak);
       for (let index = 0; index < r * r; index++) {
         const target = (o * channelsPerGroup + cg) * r * r + index;
         const value = Y[index] * EVALUATION_SAFETY;
@@ -356,7 +387,10 @@ export function winogradAbsoluteEvaluation(
     }
   }
   const dwDepth = transformDepth(transpose(AT)) + transformDepth(BT) + 1 + (tileCount - 1) + transformDepth(transpose(G));
-  return { dx: { depth: dxDepth, values: dxValues }, dw: { depth: dwDepth, values: dwValues } };
+  return {
+    dx: { depth: dxDepth, values: dxValues, peak: dxPeak.value * EVALUATION_SAFETY },
+    dw: { depth: dwDepth, values: dwValues, peak: dwPeak.value * EVALUATION_SAFETY },
+  };
 }
 
 // ---------------------------------------------------------------------------

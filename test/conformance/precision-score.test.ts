@@ -9,7 +9,13 @@ import { scoreFixture } from '../../conformance/score.js';
 import { winogradBackward } from '../../conformance/self-test/winograd-kernel.js';
 import { loadFixture } from '../../src/fixture-io.js';
 import { bundledCorpusDir } from '../../src/paths.js';
-import type { PrecisionClass } from '../../src/precision-class.js';
+import { winogradAbsoluteEvaluation, type PrecisionClass } from '../../src/precision-class.js';
+import { bitsToFloat64, float64ToBits, toFloat64Array } from '../../src/dtype.js';
+import type { Float64Tensor, Tensor } from '../../src/types.js';
+
+function float64Of(tensor: Tensor): Float64Tensor {
+  return { dtype: 'float64', shape: tensor.shape, data: toFloat64Array(tensor.data, tensor.dtype) };
+}
 
 t.test('a genuine F(4x4,3x3) result on an exact fixture: fails the bit-exact rule, passes the winograd class, which the outcome records', async (t) => {
   const fixture = await loadFixture(join(bundledCorpusDir(), 'basic-3x3-pad1-exact-f32'));
@@ -89,4 +95,38 @@ t.test('fft: a radix-2 FFT result on an exact fixture fails bit-exactness and pa
   const over = score(shifted(Math.fround(1.1 * bound) + 2 ** -8), fft);
   t.equal(over.status, 'fail', '1.1 bound fails');
   t.equal(over.status === 'fail' ? over.outputs.find((metric) => metric.output === 'dx')!.failingElements : 0, height * width, 'the whole plane (0, 0) fails, no other');
+});
+
+t.test('winograd where the transforms of the data can overflow float16 but the direct sums cannot: not judged, and said why', async (t) => {
+  const fixture = await loadFixture(join(bundledCorpusDir(), 'basic-3x3-pad1-normal-f16'));
+  const tile = { output: 4, kernel: 3 };
+  const magnitudeMax = Math.max(...(['dx-magnitude', 'dw-magnitude', 'db-magnitude'] as const).map((name) => Math.max(...(fixture[name].data as Float64Array))));
+  const evaluation = winogradAbsoluteEvaluation(tile, float64Of(fixture.x), float64Of(fixture.w), float64Of(fixture.dy), fixture.meta.params);
+  // Scale dy by 2^s (exact in float16 and float64): every direct sum stays below half of 65504,
+  // while the transforms' largest intermediate passes 65504 (the premise, checked next).
+  const s = Math.floor(Math.log2(65504 / (2 * magnitudeMax)));
+  const peak = Math.max(evaluation.dx.peak, evaluation.dw.peak);
+  t.ok(peak * 2 ** s > 65504, `the transforms reach ${(peak * 2 ** s).toFixed(0)} after scaling by 2^${s}`);
+  const scaleBits = (tensor: Tensor): Tensor => ({
+    ...tensor,
+    data: Uint16Array.from(tensor.data as Uint16Array, (bits) => float64ToBits(bitsToFloat64(bits, 'float16') * 2 ** s, 'float16')),
+  });
+  const scale = (tensor: Float64Tensor): Float64Tensor => ({ ...tensor, data: tensor.data.map((value) => value * 2 ** s) });
+  const scaled = {
+    ...fixture,
+    dy: scaleBits(fixture.dy),
+    dx: scale(fixture.dx),
+    dw: scale(fixture.dw),
+    db: scale(fixture.db),
+    'dx-magnitude': scale(fixture['dx-magnitude']),
+    'dw-magnitude': scale(fixture['dw-magnitude']),
+    'db-magnitude': scale(fixture['db-magnitude']),
+  };
+  // A result: the exact gradients rounded once to float16 (within every bound where there is one).
+  const rounded = (tensor: Float64Tensor): Tensor => ({ dtype: 'float16', shape: tensor.shape, data: Uint16Array.from(tensor.data, (value) => float64ToBits(value, 'float16')) });
+  const outputs = { dx: rounded(scaled.dx), dw: rounded(scaled.dw), db: rounded(scaled.db) };
+  const precision: PrecisionClass = { algorithm: 'winograd', tile, fpmath: 'strict' };
+  const judged = scoreFixture({ fixture: scaled, outputs, declared: ['dx', 'dw', 'db'], seconds: 0, precision });
+  t.match(judged, { status: 'skipped', reason: /^no bound under winograd F\(4x4,3x3\): the transforms of this fixture's data reach [\d.e+]+ in d[xw], beyond float16's largest value 65504/ });
+  t.equal(scoreFixture({ fixture: scaled, outputs, declared: ['dx', 'dw', 'db'], seconds: 0 }).status, 'pass', 'the direct rule still judges it');
 });
