@@ -393,7 +393,13 @@ export async function writeFixtureFolder(dir: string, meta: Omit<FixtureMeta, 'f
   const full = canonicalFixtureMeta({ ...checked, files });
   const text = serializeFixtureMeta(full);
 
-  await mkdir(dir, { recursive: true });
+  // Not recursive: the parent (a corpus's temporary folder) must exist. A recursive mkdir in
+  // flight when a signal's exit hook removes that temporary folder would create it again.
+  try {
+    await mkdir(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
   for (const { file, bytes } of encoded) await writeFileAtomic(join(dir, file), bytes);
   await writeFileAtomic(source, text);
   const metaBytes = Buffer.byteLength(text);

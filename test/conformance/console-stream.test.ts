@@ -58,7 +58,8 @@ t.test('a systematic error over the whole corpus prints at most 30 lines', async
   t.equal(run.code, 1);
   const lines = run.stdout.trimEnd().split('\n');
   t.ok(lines.length <= 30, `${lines.length} lines`, { stdout: run.stdout });
-  t.match(run.stdout, /^\d+ passed, 0 failed, 0 skipped, (\d+) errors/m);
+  // Skipped: the dtypes db-forgotten does not declare (bfloat16).
+  t.match(run.stdout, /^\d+ passed, 0 failed, \d+ skipped, (\d+) errors/m);
   const errors = Number(/(\d+) errors \((\d+) errors/.exec(run.stdout)![2]);
   t.ok(errors > 400, `${errors} fixtures errored, every one of the corpus`);
   t.match(run.stdout, new RegExp(`\\n  ${errors} fixtures ERROR like [^:]+: db: missing from the result`), 'the message once, with the count');

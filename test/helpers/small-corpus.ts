@@ -10,6 +10,7 @@
  * stride, asymmetric pads, dilation, groups, the `exact` rule. Shapes are tiny so
  * pure-Python and naive JS adapters score them in milliseconds.
  */
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromFloat64Array, roundToDtype } from '../../src/dtype.js';
 import { derivedFixtureFields, writeFixtureFolder } from '../../src/fixture-io.js';
@@ -182,6 +183,7 @@ export interface SmallCorpus {
 /** Build a corpus (fixture folders + manifest.json) in `dir`, which should be empty. */
 export async function buildSmallCorpus(dir: string, specs: readonly SmallFixtureSpec[] = SMALL_CORPUS_SPECS): Promise<SmallCorpus> {
   const metas: FixtureMeta[] = [];
+  await mkdir(dir, { recursive: true });
   for (const spec of specs) metas.push(await writeSmallFixture(dir, spec));
   const entries = await Promise.all(metas.map((meta) => readManifestEntry(join(dir, meta.id))));
   const manifest = buildManifest({ corpusVersion: '0.0.1-test', generator: { name: 'small-corpus', version: '0.0.1' }, entries });
