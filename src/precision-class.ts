@@ -315,29 +315,37 @@ export function winogradAbsoluteEvaluation(
   };
   const dataTile = new Float64Array(n * n);
   const accumulated = new Float64Array(n * n);
+  // The transformed dy tiles of one tile position, one per output channel: the same for every
+  // input channel, so computed once per position (not once per input channel).
+  const transformedDy: Float64Array[] = new Array(outChannels);
   for (let offsetRow = 0; offsetRow < m; offsetRow++) for (let offsetColumn = 0; offsetColumn < m; offsetColumn++) {
-    for (let b = 0; b < batch; b++) for (let c = 0; c < channels; c++) {
-      const group = Math.floor(c / channelsPerGroup);
-      const cg = c % channelsPerGroup;
+    for (let b = 0; b < batch; b++) {
       for (let tileRow = -offsetRow; tileRow < height; tileRow += m) for (let tileColumn = -offsetColumn; tileColumn < width; tileColumn += m) {
-        accumulated.fill(0);
-        for (let og = 0; og < outPerGroup; og++) {
-          const o = group * outPerGroup + og;
+        for (let o = 0; o < outChannels; o++) {
           for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dataTile[i * n + j] = dyAt(b, o, tileRow + i, tileColumn + j);
-          const V = tileTransform(absBT, dataTile, n, n, dxPeak);
-          const U = kernelT.get(o * channelsPerGroup + cg)!;
-          // Products, and partial sums over the output channels: all at most the final sum.
-          for (let index = 0; index < n * n; index++) accumulated[index] += U[index] * V[index];
+          transformedDy[o] = tileTransform(absBT, dataTile, n, n, dxPeak);
         }
-        raise(dxPeak, accumulated);
-        const Y = tileTransform(absAT, accumulated, n, n, dxPeak);
-        for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
-          const row = tileRow + i;
-          const column = tileColumn + j;
-          if (row < 0 || row >= height || column < 0 || column >= width) continue;
-          const index = ((b * channels + c) * height + row) * width + column;
-          const value = Y[i * m + j] * EVALUATION_SAFETY;
-          if (value > dxValues[index]) dxValues[index] = value;
+        for (let c = 0; c < channels; c++) {
+          const group = Math.floor(c / channelsPerGroup);
+          const cg = c % channelsPerGroup;
+          accumulated.fill(0);
+          for (let og = 0; og < outPerGroup; og++) {
+            const o = group * outPerGroup + og;
+            const V = transformedDy[o];
+            const U = kernelT.get(o * channelsPerGroup + cg)!;
+            // Products, and partial sums over the output channels: all at most the final sum.
+            for (let index = 0; index < n * n; index++) accumulated[index] += U[index] * V[index];
+          }
+          raise(dxPeak, accumulated);
+          const Y = tileTransform(absAT, accumulated, n, n, dxPeak);
+          for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
+            const row = tileRow + i;
+            const column = tileColumn + j;
+            if (row < 0 || row >= height || column < 0 || column >= width) continue;
+            const index = ((b * channels + c) * height + row) * width + column;
+            const value = Y[i * m + j] * EVALUATION_SAFETY;
+            if (value > dxValues[index]) dxValues[index] = value;
+          }
         }
       }
     }
@@ -354,33 +362,48 @@ export function winogradAbsoluteEvaluation(
     return Math.abs(x.data[((b * channels + c) * height + sourceRow) * width + sourceColumn]);
   };
   const gradientTile = new Float64Array(m * m);
-  const transformedSum = new Float64Array(n * n);
+  const pairs = outChannels * channelsPerGroup;
+  // Per (o, c'): sum over b and tiles of the products, in that order. The transformed dy tile of
+  // (b, o, tile) and x tile of (b, c, tile) are each computed once per tile position.
+  const transformedSums = new Float64Array(pairs * n * n);
+  const transformedGradient: Float64Array[] = new Array(outChannels);
+  const transformedX: Float64Array[] = new Array(channels);
   let tileCount = 0;
   for (let offsetRow = 0; offsetRow < m; offsetRow++) for (let offsetColumn = 0; offsetColumn < m; offsetColumn++) {
-    for (let o = 0; o < outChannels; o++) for (let cg = 0; cg < channelsPerGroup; cg++) {
-      const c = Math.floor(o / outPerGroup) * channelsPerGroup + cg;
-      transformedSum.fill(0);
-      let tiles = 0;
-      for (let b = 0; b < batch; b++) {
-        for (let tileRow = -offsetRow; tileRow < outHeight; tileRow += m) for (let tileColumn = -offsetColumn; tileColumn < outWidth; tileColumn += m) {
-          tiles++;
+    transformedSums.fill(0);
+    let tiles = 0;
+    for (let b = 0; b < batch; b++) {
+      for (let tileRow = -offsetRow; tileRow < outHeight; tileRow += m) for (let tileColumn = -offsetColumn; tileColumn < outWidth; tileColumn += m) {
+        tiles++;
+        for (let o = 0; o < outChannels; o++) {
           for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) {
             const row = tileRow + i;
             const column = tileColumn + j;
             const inside = row >= 0 && row < outHeight && column >= 0 && column < outWidth;
             gradientTile[i * m + j] = inside ? Math.abs(dy.data[((b * outChannels + o) * outHeight + row) * outWidth + column]) : 0;
           }
+          transformedGradient[o] = tileTransform(absA, gradientTile, m, m, dwPeak);
+        }
+        for (let c = 0; c < channels; c++) {
           for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) dataTile[i * n + j] = xAt(b, c, tileRow + i, tileColumn + j);
-          const U = tileTransform(absA, gradientTile, m, m, dwPeak);
-          const V = tileTransform(absBT, dataTile, n, n, dwPeak);
-          for (let index = 0; index < n * n; index++) transformedSum[index] += U[index] * V[index];
+          transformedX[c] = tileTransform(absBT, dataTile, n, n, dwPeak);
+        }
+        for (let o = 0; o < outChannels; o++) for (let cg = 0; cg < channelsPerGroup; cg++) {
+          const c = Math.floor(o / outPerGroup) * channelsPerGroup + cg;
+          const U = transformedGradient[o];
+          const V = transformedX[c];
+          const base = (o * channelsPerGroup + cg) * n * n;
+          for (let index = 0; index < n * n; index++) transformedSums[base + index] += U[index] * V[index];
         }
       }
-      if (tiles > tileCount) tileCount = tiles;
+    }
+    if (tiles > tileCount) tileCount = tiles;
+    for (let pair = 0; pair < pairs; pair++) {
+      const transformedSum = transformedSums.subarray(pair * n * n, (pair + 1) * n * n);
       raise(dwPeak, transformedSum);
       const Y = tileTransform(absGT, transformedSum, n, n, dwPeak);
       for (let index = 0; index < r * r; index++) {
-        const target = (o * channelsPerGroup + cg) * r * r + index;
+        const target = pair * r * r + index;
         const value = Y[index] * EVALUATION_SAFETY;
         if (value > dwValues[target]) dwValues[target] = value;
       }
