@@ -5,13 +5,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { compareOutput } from '../src/compare.js';
-import { fromFloat64Array } from '../src/dtype.js';
 import { ConformanceError } from '../src/errors.js';
 import { derivedFixtureFields, type FixtureTensors } from '../src/fixture-io.js';
 import { DATA_FAMILY_DEFINITIONS, exactnessHolds } from '../src/data-families.js';
-import { expectedValues, largestMagnitude } from '../src/expected-values.js';
+import { expectedValues, fixtureTensors, inputTensors, largestMagnitude } from '../src/expected-values.js';
 import { FORMAT_VERSION } from '../src/schemas/fixture-schema.js';
-import type { Dtype, FixtureMeta, OutputName, Tensor } from '../src/types.js';
+import type { Dtype, FixtureMeta, OutputName } from '../src/types.js';
 import { OUTPUT_NAMES } from '../src/types.js';
 import type { FixturePlan } from './fixture-plan.js';
 import type { Backend } from '../backends/backend.js';
@@ -60,11 +59,7 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Backen
   const { data, expected, magnitude, lengths } = expectedValues(plan);
   if (timings !== undefined) timings.oracleSeconds += (performance.now() - oracleStart) / 1000;
 
-  const inputs: Record<'x' | 'w' | 'dy', Tensor> = {
-    x: { dtype: plan.dtype, shape: plan.geometry.xShape, data: fromFloat64Array(data.x, plan.dtype) },
-    w: { dtype: plan.dtype, shape: plan.geometry.wShape, data: fromFloat64Array(data.w, plan.dtype) },
-    dy: { dtype: plan.dtype, shape: plan.geometry.dyShape, data: fromFloat64Array(data.dy, plan.dtype) },
-  };
+  const inputs = inputTensors(data, plan.dtype, plan.geometry);
   const largest = largestMagnitude(magnitude);
 
   const witnessRecords: WitnessRecord[] = [];
@@ -119,14 +114,6 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Backen
     ...derivedFixtureFields(plan.geometry, plan.dtype, definition.rule),
     witnesses: { agreed: true, backends: [...new Set(witnesses.map((witness) => witnessBackend(witness.name)))].sort() },
   };
-  const tensors: FixtureTensors = {
-    ...inputs,
-    dx: expected.dx,
-    dw: expected.dw,
-    db: expected.db,
-    'dx-magnitude': magnitude.dx,
-    'dw-magnitude': magnitude.dw,
-    'db-magnitude': magnitude.db,
-  };
+  const tensors = fixtureTensors(inputs, { expected, magnitude });
   return { meta, tensors, witnessRecords };
 }

@@ -5,13 +5,14 @@
  * family's tolerance rule needs (exactness proof, finite bound, no overflow).
  */
 import { DATA_FAMILY_DEFINITIONS, EXACT_ATTEMPTS, exactnessHolds, type FamilyData } from './data-families.js';
-import { DTYPE_INFO, roundToDtype } from './dtype.js';
+import { DTYPE_INFO, fromFloat64Array, roundToDtype } from './dtype.js';
 import { ConformanceError } from './errors.js';
 import { accumulationLengths, type Conv2dGeometry } from './geometry.js';
 import { conv2dBackward, conv2dBackwardMagnitude } from './oracle/index.js';
 import { Prng } from './prng.js';
 import { gamma } from './tolerance.js';
-import type { Conv2dGradients, Conv2dParams, DataFamily, Dtype, Float64Tensor, OutputName } from './types.js';
+import type { FixtureTensors } from './fixture-io.js';
+import type { Conv2dGradients, Conv2dParams, DataFamily, Dtype, Float64Tensor, OutputName, Tensor } from './types.js';
 import { OUTPUT_NAMES } from './types.js';
 
 /** What drawing a fixture's data needs (the generator's FixturePlan has these fields and more). */
@@ -123,4 +124,27 @@ export function expectedValues(plan: DataPlan): ExpectedValues {
     throw new ConformanceError('E_GENERATOR', `fixture ${plan.id}: the ${plan.family} family's rule cannot hold: ${computed.problem}`, { id: plan.id });
   }
   return computed;
+}
+
+/** The inputs x, w, dy as tensors of the fixture's dtype (the drawn values are representable in it). */
+export function inputTensors(data: FamilyData, dtype: Dtype, geometry: Conv2dGeometry): Record<'x' | 'w' | 'dy', Tensor> {
+  return {
+    x: { dtype, shape: [...geometry.xShape], data: fromFloat64Array(data.x, dtype) },
+    w: { dtype, shape: [...geometry.wShape], data: fromFloat64Array(data.w, dtype) },
+    dy: { dtype, shape: [...geometry.dyShape], data: fromFloat64Array(data.dy, dtype) },
+  };
+}
+
+/** A fixture's nine tensors: the inputs, the float64 expected gradients and their magnitudes. */
+export function fixtureTensors(inputs: Record<'x' | 'w' | 'dy', Tensor>, values: Pick<ExpectedValues, 'expected' | 'magnitude'>): FixtureTensors {
+  const { expected, magnitude } = values;
+  return {
+    ...inputs,
+    dx: expected.dx,
+    dw: expected.dw,
+    db: expected.db,
+    'dx-magnitude': magnitude.dx,
+    'dw-magnitude': magnitude.dw,
+    'db-magnitude': magnitude.db,
+  };
 }

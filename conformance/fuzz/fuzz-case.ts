@@ -17,11 +17,10 @@
  */
 import { DATA_FAMILY_DEFINITIONS } from '../../src/data-families.js';
 import { ConformanceError, isConformanceError } from '../../src/errors.js';
-import { drawAndCompute } from '../../src/expected-values.js';
+import { drawAndCompute, fixtureTensors, inputTensors } from '../../src/expected-values.js';
 import { derivedFixtureFields, type FixtureTensors } from '../../src/fixture-io.js';
 import { conv2dGeometry, resolvePadding, shapeSize, type Conv2dGeometry } from '../../src/geometry.js';
 import { FIXTURE_TENSOR_NAMES, FORMAT_VERSION, tensorFileName } from '../../src/schemas/fixture-schema.js';
-import { fromFloat64Array } from '../../src/dtype.js';
 import {
   DATA_FAMILIES,
   DTYPES,
@@ -33,7 +32,6 @@ import {
   type FixtureMeta,
   type PaddingMode,
   type Pads,
-  type Tensor,
 } from '../../src/types.js';
 
 /** A fuzz case's parameters: everything its fixture follows from. */
@@ -222,18 +220,7 @@ export function buildFuzzCase(fuzzCase: FuzzCase, id: string): BuiltCase | { pro
   const computed = drawAndCompute({ id, family: fuzzCase.family, variant: fuzzCase.variant, dtype: fuzzCase.dtype, seed: fuzzCase.seed, params: meta.params, geometry }, edit);
   if ('problem' in computed) return computed;
   const { data, expected, magnitude } = computed;
-  const input = (shape: number[], values: Float64Array): Tensor => ({ dtype: fuzzCase.dtype, shape: [...shape], data: fromFloat64Array(values, fuzzCase.dtype) });
-  const tensors: FixtureTensors = {
-    x: input(geometry.xShape, data.x),
-    w: input(geometry.wShape, data.w),
-    dy: input(geometry.dyShape, data.dy),
-    dx: expected.dx,
-    dw: expected.dw,
-    db: expected.db,
-    'dx-magnitude': magnitude.dx,
-    'dw-magnitude': magnitude.dw,
-    'db-magnitude': magnitude.db,
-  };
+  const tensors = fixtureTensors(inputTensors(data, fuzzCase.dtype, geometry), { expected, magnitude });
   return { meta, tensors, geometry };
 }
 
