@@ -6,8 +6,8 @@
  * included). The bin file is cli/bin/generate-fixtures.ts.
  */
 import cliProgress from 'cli-progress';
-import type { CliCommand, CommandIo, CommandResult } from '../cli/entry.js';
-import { EXIT_OK } from '../cli/exit-codes.js';
+import { onStopSignal, type CliCommand, type CommandIo, type CommandResult } from '../cli/entry.js';
+import { EXIT_OK, SIGNAL_EXIT_STATUS, type EndingSignal } from '../cli/exit-codes.js';
 import { checkOutputFolder, commaList, integerInRange } from '../cli/options.js';
 import { ConformanceError } from '../src/errors.js';
 import { bundledCorpusDir } from '../src/paths.js';
@@ -55,13 +55,23 @@ export interface GenerateCommandOptions {
 }
 
 /** Generate the corpus into options.out and print its summary. */
-export async function runGenerate(options: GenerateCommandOptions, io: CommandIo): Promise<CommandResult<GenerateSummary>> {
+export async function runGenerate(options: GenerateCommandOptions, io: CommandIo): Promise<CommandResult<GenerateSummary | null>> {
   checkOutputFolder(options.out, '--out');
   const witnesses = await createWitnesses();
   const bar = io.stderr.isTTY === true ? new cliProgress.SingleBar({ stream: io.stderr as NodeJS.WriteStream, format: 'generating [{bar}] {value}/{total} {id}', hideCursor: true }, cliProgress.Presets.shades_classic) : null;
   let lastLogged = 0;
+  // The first SIGINT/SIGTERM stops before the next fixture and removes the temporary folder once
+  // no write is in flight (removing it from the exit hook raced with writes still under way); a
+  // second signal exits at once.
+  const controller = new AbortController();
+  let stoppedBy: EndingSignal | undefined;
+  onStopSignal((signal) => {
+    stoppedBy = signal;
+    controller.abort(new Error(`stopped by ${signal}`));
+  });
   try {
     const summary = await generateCorpus({
+      signal: controller.signal,
       outDir: options.out,
       cases: options.cases,
       families: options.families,
@@ -82,7 +92,13 @@ export async function runGenerate(options: GenerateCommandOptions, io: CommandIo
     bar?.stop();
     io.stdout.write(`${formatSummary(summary)}\n`);
     return { status: EXIT_OK, data: summary };
+  } catch (error) {
+    if (stoppedBy === undefined) throw error;
+    bar?.stop();
+    io.stderr.write(`generate-fixtures: stopped by ${stoppedBy}; temporary folder removed, ${options.out} left as it was\n`);
+    return { status: SIGNAL_EXIT_STATUS[stoppedBy], data: null };
   } finally {
+    onStopSignal(undefined);
     bar?.stop();
     await Promise.all(witnesses.map((witness) => witness.dispose()));
   }

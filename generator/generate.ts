@@ -42,6 +42,8 @@ export interface GenerateOptions extends PlanOptions {
   /** Allow a corpus whose content differs from the one in outDir under the same corpusVersion. */
   allowVersionReuse?: boolean;
   onFixture?: (plan: FixturePlan, done: number, total: number) => void;
+  /** Stops the generation before the next fixture (its reason is thrown); the temporary folder is removed, the destination left as it was. */
+  signal?: AbortSignal;
   /** Timings are added into this object as generation goes (also when it fails); the summary returns the same object. */
   timings?: GenerateTimings;
 }
@@ -106,6 +108,8 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
     const entries: ManifestEntry[] = [];
     const witnessReport: Record<string, WitnessRecord[]> = {};
     for (const [index, plan] of plans.entries()) {
+      // Between fixtures nothing is being written, so the temporary folder can be removed whole.
+      options.signal?.throwIfAborted();
       const built = await buildFixture(plan, options.witnesses, timings);
       const writeStart = performance.now();
       const folder = join(temporaryDir, plan.id);

@@ -110,5 +110,7 @@ t.test('generate-fixtures stopped by SIGINT removes its temporary folder', async
   run.child.kill('SIGINT');
   const exit = await run.exited;
   t.equal(exit.code, 130, 'exit 130');
+  // Stopped between fixtures, so no write is in flight when the temporary folder is removed.
+  t.match(exit.stderr, `generate-fixtures: stopped by SIGINT; temporary folder removed, ${out} left as it was`);
   t.same(await readdir(parent), [], 'no temporary folder left, no corpus either');
 });
