@@ -488,10 +488,11 @@ function selectionOf(options: RunOptions, selected: number, fixtureCount: number
 }
 
 export async function runConformance(options: RunOptions): Promise<RunResult> {
-  if (options.fuzz !== undefined) return runFuzz(options, options.fuzz);
-  const started = performance.now();
+  // Checked once, for the corpus and for --fuzz alike.
   const timeoutMs = checkMilliseconds(options.timeoutMs ?? DEFAULT_TIMEOUT_MS, '--timeout', 'milliseconds per fixture');
   const loadTimeoutMs = checkMilliseconds(options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS, '--load-timeout', 'milliseconds for the adapter to start');
+  if (options.fuzz !== undefined) return runFuzz({ ...options, timeoutMs, loadTimeoutMs }, options.fuzz);
+  const started = performance.now();
   const jobs = checkPositiveInteger(options.jobs ?? 1, '--jobs', 'number of adapter processes');
   const repeat = checkPositiveInteger(options.repeat ?? 1, '--repeat', 'calls of the adapter per fixture');
   const maxFailures = options.maxFailures === undefined ? undefined : checkPositiveInteger(options.maxFailures, '--max-failures', 'failures before the run stops');
