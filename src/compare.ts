@@ -37,6 +37,12 @@ export interface CompareInput {
   classBound?: { coefficients: ClassCoefficients; absoluteEvaluation: Float64Array };
 }
 
+/** The worst element of a comparison (null when none was scored: index -1), with its bound. */
+function worstElement(flatIndex: number, shape: readonly number[], expected: ArrayLike<number>, got: ArrayLike<number>, bound: number): WorstElement | null {
+  if (flatIndex < 0) return null;
+  return { index: unflattenIndex(flatIndex, [...shape]), flatIndex, expected: expected[flatIndex], got: got[flatIndex], bound };
+}
+
 /** Rounding of a float64 to the dtype, picked once per output rather than per element. */
 function rounderFor(dtype: Dtype): (value: number) => number {
   if (dtype === 'float64') return (value) => value;
@@ -128,16 +134,7 @@ export function compareOutput(input: CompareInput): OutputMetrics {
     if (score > maxErrorInBounds) maxErrorInBounds = score;
   }
 
-  let worst: WorstElement | null = null;
-  if (worstIndex >= 0) {
-    worst = {
-      index: unflattenIndex(worstIndex, input.shape),
-      flatIndex: worstIndex,
-      expected: expected[worstIndex],
-      got: got[worstIndex],
-      bound: worstBound,
-    };
-  }
+  const worst = worstElement(worstIndex, input.shape, expected, got, worstBound);
   let grade: PassGrade | null = null;
   if (failingElements === 0) grade = allExact ? 'exact' : maxErrorInTypical <= 1 ? 'tight' : 'within-bound';
   return {
@@ -242,16 +239,7 @@ export function compareOutputNormwise(input: Omit<CompareInput, 'rule' | 'accumu
       worstIndex = index;
     }
   }
-  let worst: WorstElement | null = null;
-  if (worstIndex >= 0) {
-    worst = {
-      index: unflattenIndex(worstIndex, input.shape),
-      flatIndex: worstIndex,
-      expected: expected[worstIndex],
-      got: got[worstIndex],
-      bound: planes.bound[Math.floor(worstIndex / planes.planeSize)],
-    };
-  }
+  const worst = worstIndex < 0 ? null : worstElement(worstIndex, input.shape, expected, got, planes.bound[Math.floor(worstIndex / planes.planeSize)]);
   let grade: PassGrade | null = null;
   if (failingElements === 0) grade = allExact ? 'exact' : maxErrorInTypical <= 1 ? 'tight' : 'within-bound';
   return { output: input.output, elements: expected.length, failingElements, maxErrorInBounds, maxErrorInTypical, maxUlp, maxAbsError, maxRelError, worst, grade };
