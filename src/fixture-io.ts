@@ -28,6 +28,7 @@ import {
   type FixtureMeta,
   type FixtureTolerance,
   type Float64Tensor,
+  type ForwardExpectation,
   type InputName,
   type OutputName,
   type Tensor,
@@ -52,6 +53,8 @@ export type FixtureTensors = { readonly [name in FixtureTensorName]: name extend
 export interface LoadedFixture extends FixtureTensors {
   meta: FixtureMeta;
   dir: string;
+  /** The expected forward output y, when the fixture (corpus 1.2.0 and later) or fuzz case has it. */
+  forward?: ForwardExpectation;
 }
 
 export interface LoadFixtureOptions {

@@ -94,6 +94,24 @@ export interface FixtureTolerance {
   outputs: Record<OutputName, OutputTolerance>;
 }
 
+/**
+ * The forward output's expected values, for scoring an adapter's optional
+ * conv2dForward: y = conv(x, w) (no bias), y[n, o, oh, ow] = sum over (c, kh, kw) of
+ * x[n, g*C/groups + c, oh*sh - pt + kh*dh, ow*sw - pl + kw*dw] * w[o, c, kh, kw].
+ * Computed in float64 from the fixture's (or fuzz case's) own x and w; judged by the
+ * same rule and bound formula as the gradients (src/tolerance.ts).
+ */
+export interface ForwardExpectation {
+  /** float64, NCHW [N, Cout, OH, OW]. */
+  y: Float64Tensor;
+  /** Per element, the sum of |products| that form it (conv(|x|, |w|)). */
+  yMagnitude: Float64Tensor;
+  /** 'exact' when every partial sum of y is representable in the dtype, else 'bound'. */
+  rule: 'exact' | 'bound';
+  /** Largest number of products summed into one element of y: (C/groups) * KH * KW. */
+  accumulationLength: number;
+}
+
 /** fixture.json: everything needed to use one fixture folder without our code. */
 export interface FixtureMeta {
   id: string;
