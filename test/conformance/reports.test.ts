@@ -149,7 +149,8 @@ t.test('JUnit: well-formed XML (python3 ElementTree), suites per family, escaped
     'suites = [[s.get("name"), s.get("tests"), s.get("failures"), s.get("errors"), s.get("skipped")] for s in root.findall("testsuite")]',
     'cases = {c.get("name"): [child.tag for child in c] for c in root.iter("testcase")}',
     'error = root.find(".//testcase[@name=\'c-error\']/error")',
-    'print(json.dumps({"root": [root.tag, root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")], "suites": suites, "cases": cases, "message": error.get("message"), "type": error.get("type")}))',
+    'properties = {p.get("name"): p.get("value") for p in root.findall(".//testsuite[@name=\'diagnosis\']/properties/property")}',
+    'print(json.dumps({"root": [root.tag, root.get("tests"), root.get("failures"), root.get("errors"), root.get("skipped")], "suites": suites, "cases": cases, "message": error.get("message"), "type": error.get("type"), "properties": properties}))',
   ].join('\n');
   const parsed = JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' })) as {
     root: string[];
@@ -157,6 +158,7 @@ t.test('JUnit: well-formed XML (python3 ElementTree), suites per family, escaped
     cases: Record<string, string[]>;
     message: string;
     type: string;
+    properties: Record<string, string>;
   };
   // 6 fixtures and the determinism testcase, which fails (a-pass's dw differed between calls).
   t.same(parsed.root, ['testsuites', '7', '2', '3', '1']);
@@ -177,6 +179,17 @@ t.test('JUnit: well-formed XML (python3 ElementTree), suites per family, escaped
   });
   t.equal(parsed.message, HOSTILE.replace('\u0001', '\ufffd'), 'the message survives escaping; the control character becomes U+FFFD');
   t.equal(parsed.type, 'error');
+  // The diagnosis suite carries the likely causes (ranked as in the JSON report) and the --repeat count.
+  const causes = likelyCauses(result.outcomes);
+  t.ok(causes.length > 0, 'the fixture set has a likely cause');
+  t.same(
+    parsed.properties,
+    {
+      ...Object.fromEntries(causes.map((cause, rank) => [`likely-cause.${rank + 1}`, `${cause.title} (fit ${cause.score.toFixed(2)}): ${cause.evidence}`])),
+      'determinism.repeat': '3',
+    },
+    'likely causes and the determinism probe as properties',
+  );
   t.equal(escapeXml('a\ud800b'), 'a\ufffdb', 'a lone surrogate is replaced');
 });
 
