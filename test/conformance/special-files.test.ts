@@ -11,6 +11,7 @@ import t from 'tap';
 import { fromFloat64Array } from '../../src/dtype.js';
 import { loadFixture } from '../../src/fixture-io.js';
 import { writeNpy } from '../../src/npy.js';
+import { COMMAND_PROTOCOL_1_1 } from '../../conformance/host/command-host.js';
 import { PYTHON, pythonSkipReason } from '../helpers/python.js';
 import { buildSmallCorpus } from '../helpers/small-corpus.js';
 import { PYTHON_ADAPTER, readReport, REPO_ROOT, runCli, type CliRun } from './run-cli.js';
@@ -112,8 +113,9 @@ t.test('replay: outputs numpy saved in Fortran order or big-endian are converted
   t.match(run.stdout, `${corpus.ids.length} passed, 0 failed, 0 skipped, 0 errors`);
 });
 
-t.test('cmd: a program that saves its outputs with numpy in Fortran order passes', { skip: pythonSkipReason(['numpy']) }, async (t) => {
-  // The test adapter, with its writer replaced by np.save of np.asfortranarray (fortran_order True for 2-D and up).
+t.test('cmd: a program that answers one fixture "unsupported" and saves its outputs in Fortran order gets a skip with its reason and passes', { skip: pythonSkipReason(['numpy']) }, async (t) => {
+  // The test adapter, with its writer replaced by np.save of np.asfortranarray (fortran_order True for 2-D and up),
+  // speaking protocol 1.1 and answering the strided fixture {"id", "unsupported": reason}.
   const program = join(root, 'fortran-adapter.py');
   writeFileSync(
     program,
@@ -128,11 +130,19 @@ t.test('cmd: a program that saves its outputs with numpy in Fortran order passes
       '    with open(path, "wb") as handle:',
       '        np.save(handle, array)',
       'adapter.write_npy = write_fortran',
-      'sys.argv = [sys.argv[0]]',
       'adapter.main()',
     ].join('\n'),
   );
-  const run = await runCli(['--impl', `cmd:${PYTHON} ${program}`, '--fixtures', corpus.dir]);
+  const jsonPath = join(root, 'fortran-report.json');
+  const run = await runCli(['--impl', `cmd:${PYTHON} ${program} --protocol ${COMMAND_PROTOCOL_1_1} --unsupported-on strided`, '--fixtures', corpus.dir, '--json', jsonPath]);
   t.equal(run.code, 0, run.stdout + run.stderr);
-  t.match(run.stdout, `${corpus.ids.length} passed, 0 failed, 0 skipped, 0 errors`);
+  const outcomes = readReport(jsonPath).outcomes;
+  const skipped = outcomes.filter((outcome) => outcome.status === 'skipped');
+  t.same(
+    skipped.map((outcome) => [outcome.id, outcome.reason]),
+    [['strided-asym-normal-f32', 'unsupported: one stride for both axes only']],
+    'the fixture answered "unsupported" is a skip with its reason',
+  );
+  t.equal(outcomes.filter((outcome) => outcome.status === 'pass').length, corpus.ids.length - 1, 'every other fixture, each saved in Fortran order, passes');
+  t.match(run.stdout, `${corpus.ids.length - 1} passed, 0 failed, 1 skipped, 0 errors`);
 });
