@@ -272,8 +272,7 @@ export function readNpyFileSync(path: string, options: ReadNpyFileOptions = {}):
       throw npyError(path, dataLengthMessage(header, found), { expectedBytes: header.dataBytes, foundBytes: found, shape: header.shape });
     }
     checkFileSize(path, size, { max: MAX_READ_BYTES, why: 'the largest .npy file this reader holds in memory' });
-    // A small file is whole in the first read: its data is not read again.
-    const data = prefix.length === size ? prefix.subarray(header.dataOffset) : readExactly(descriptor, path, header.dataOffset, header.dataBytes);
+    const data = readExactly(descriptor, path, header.dataOffset, header.dataBytes);
     return decodeNpyData(header, data, false);
   } finally {
     closeSync(descriptor);
