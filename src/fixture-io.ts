@@ -280,12 +280,35 @@ export function checkSha256(path: string, bytes: Uint8Array, expected: string, m
 /** What a tensor file whose bytes differ from fixture.json's sha256 is told. */
 export const TENSOR_SHA256_MISMATCH = 'sha256 does not match fixture.json';
 
+/** Canonical headers already encoded, by dtype and shape (a corpus has a few hundred distinct ones). */
+const canonicalHeaders = new Map<string, Uint8Array>();
+const MAX_CANONICAL_HEADERS = 4096;
+/** The data of a .npy file is little-endian: a view of it reads right only on such a host (readNpy refuses the others). */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * np.save's header for a tensor file of the corpus (its dtype and shape from fixture.json):
+ * the bytes every file the generator writes starts with. Encoded once per dtype and shape;
+ * the caller must not change it.
+ */
+function canonicalTensorHeader(meta: Pick<FixtureMeta, 'shapes' | 'files'>, name: FixtureTensorName): Uint8Array {
+  const dtype = meta.files[name].dtype;
+  const shape = expectedShape(meta, name);
+  const key = `${dtype}:${shape.join(',')}`;
+  let header = canonicalHeaders.get(key);
+  if (header === undefined) {
+    if (canonicalHeaders.size >= MAX_CANONICAL_HEADERS) canonicalHeaders.clear();
+    header = encodeNpyHeader(DTYPE_INFO[dtype].npyDescr, shape);
+    canonicalHeaders.set(key, header);
+  }
+  return header;
+}
+
 /** The exact size of a tensor file of the corpus: np.save's header for its dtype and shape, then the data. */
 export function tensorFileBytes(meta: Pick<FixtureMeta, 'shapes' | 'files'>, name: FixtureTensorName): number {
   const dtype = meta.files[name].dtype;
-  const shape = expectedShape(meta, name);
-  const elements = shape.reduce((product, length) => product * length, 1);
-  return encodeNpyHeader(DTYPE_INFO[dtype].npyDescr, shape).length + elements * DTYPE_INFO[dtype].bytes;
+  const elements = expectedShape(meta, name).reduce((product, length) => product * length, 1);
+  return canonicalTensorHeader(meta, name).length + elements * DTYPE_INFO[dtype].bytes;
 }
 
 /**
@@ -312,6 +335,9 @@ export function readTensorFile(folder: string, meta: Pick<FixtureMeta, 'shapes' 
  */
 export function decodeTensorFile(folder: string, meta: Pick<FixtureMeta, 'shapes' | 'files'>, name: FixtureTensorName, bytes: Uint8Array): Tensor {
   const entry = meta.files[name];
+  const canonical = canonicalView(meta, name, bytes);
+  if (canonical !== null) return canonical;
+  // Not the generator's bytes for this dtype and shape: the full reader says what is wrong (or accepts another valid header).
   const path = `${folder}${sep}${entry.path}`;
   const tensor = readNpy(bytes, path, { copy: false });
   if (tensor.dtype !== entry.dtype) {
@@ -328,6 +354,26 @@ export function decodeTensorFile(folder: string, meta: Pick<FixtureMeta, 'shapes
     });
   }
   return tensor;
+}
+
+/**
+ * The fast path of decodeTensorFile: when `bytes` are the canonical header of the dtype and
+ * shape fixture.json gives (canonicalTensorHeader: format 1.0, that descr, C order, that
+ * shape) followed by exactly the data they call for, the tensor is a view of the data, with
+ * nothing left to parse; null otherwise (and for bytes that do not own their whole buffer).
+ * The header holds a multiple of 64 bytes, so the view is aligned.
+ */
+function canonicalView(meta: Pick<FixtureMeta, 'shapes' | 'files'>, name: FixtureTensorName, bytes: Uint8Array): Tensor | null {
+  const dtype = meta.files[name].dtype;
+  const header = canonicalTensorHeader(meta, name);
+  const shape = expectedShape(meta, name);
+  const elements = shape.reduce((product, length) => product * length, 1);
+  const elementBytes = DTYPE_INFO[dtype].bytes;
+  if (!HOST_LITTLE_ENDIAN || bytes.length !== header.length + elements * elementBytes || bytes.byteOffset !== 0 || bytes.buffer.byteLength !== bytes.length) return null;
+  for (let index = 0; index < header.length; index++) if (bytes[index] !== header[index]) return null;
+  const buffer = bytes.buffer as ArrayBuffer;
+  const data = dtype === 'float64' ? new Float64Array(buffer, header.length, elements) : dtype === 'float32' ? new Float32Array(buffer, header.length, elements) : new Uint16Array(buffer, header.length, elements);
+  return { dtype, shape: [...shape], data };
 }
 
 /**

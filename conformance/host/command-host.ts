@@ -26,14 +26,15 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { bwrapArgs, findBwrap, nodeAdapterFolders, type SandboxOptions } from './sandbox.js';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConformanceError, describeValue } from '../../src/errors.js';
 import { readNpyFile, writeNpy } from '../../src/npy.js';
-import { OUTPUT_NAMES, type AdapterCapabilities, type OutputName, type Tensor } from '../../src/types.js';
+import { INPUT_NAMES, OUTPUT_NAMES, type AdapterCapabilities, type OutputName, type Tensor } from '../../src/types.js';
 import {
   describeExit,
   killOnExit,
@@ -189,6 +190,8 @@ export class CommandHost implements AdapterHost {
   private tempDir: string | null = null;
   private untrackTempDir: () => void = () => {};
   private sequence = 0;
+  /** Removals of finished requests' files still under way (awaited at close, before the folder goes). */
+  private readonly removals = new Set<Promise<void>>();
   private capabilities: AdapterCapabilities | null = null;
   private closing = false;
 
@@ -412,21 +415,27 @@ export class CommandHost implements AdapterHost {
   async run(request: HostRequest): Promise<HostResponse> {
     if (this.closing) return { kind: 'error', message: 'the runner is shutting down' };
     const { meta } = request;
-    // mkdtemp: a name nobody (the adapter included) can have taken before.
-    const folder = mkdtempSync(join(this.tempDir!, `${++this.sequence}-`));
+    // The request's files, in the run's private folder: a sequence number and a random part no one
+    // (the program included) can guess, and inputs created exclusively ('wx': a file or link already
+    // at the name is an error, never written through). A folder per request cost a mkdir and an
+    // rmdir per fixture, the largest part of the runner's share.
+    const prefix = join(this.tempDir!, `${++this.sequence}-${randomBytes(6).toString('hex')}-`);
+    const inputs = { x: `${prefix}x.npy`, w: `${prefix}w.npy`, dy: `${prefix}dy.npy` };
+    const outputPaths: Partial<Record<OutputName, string>> = {};
+    for (const name of OUTPUT_NAMES) if (request.expected[name] !== undefined) outputPaths[name] = `${prefix}${name}.npy`;
     try {
-      const inputs = { x: join(folder, 'x.npy'), w: join(folder, 'w.npy'), dy: join(folder, 'dy.npy') };
-      // Synchronous: a few small files, cheaper than thread-pool round trips (the runner's share per fixture).
-      writeFileSync(inputs.x, writeNpy(request.x, inputs.x));
-      writeFileSync(inputs.w, writeNpy(request.w, inputs.w));
-      writeFileSync(inputs.dy, writeNpy(request.dy, inputs.dy));
-      const outputPaths: Partial<Record<OutputName, string>> = {};
+      try {
+        // Synchronous: a few small files, cheaper than thread-pool round trips (the runner's share per fixture).
+        for (const name of INPUT_NAMES) writeFileSync(inputs[name], writeNpy(request[name], inputs[name]), { flag: 'wx' });
+      } catch (error) {
+        // Only someone who can write in the run's folder (the program) can have taken the name first.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        return { kind: 'error', message: `an input file of fixture ${meta.id} already existed in the runner's temporary folder before the runner wrote it: ${(error as Error).message}` };
+      }
       const shapes: Record<string, number[]> = { x: request.x.shape, w: request.w.shape, dy: request.dy.shape };
       for (const name of OUTPUT_NAMES) {
         const expected = request.expected[name];
-        if (expected === undefined) continue;
-        outputPaths[name] = join(folder, `${name}.npy`);
-        shapes[name] = expected.shape;
+        if (expected !== undefined) shapes[name] = expected.shape;
       }
       const line = `${JSON.stringify({
         type: 'backward',
@@ -447,8 +456,23 @@ export class CommandHost implements AdapterHost {
       if (answer.kind === 'failed') return { kind: 'error', message: answer.message, detail: answer.detail };
       return await this.readAnswer(meta.id, answer.value, answer.seconds, request, outputPaths);
     } finally {
-      rmSync(folder, { recursive: true, force: true });
+      this.remove([...Object.values(inputs), ...Object.values(outputPaths)]);
     }
+  }
+
+  /**
+   * Remove a request's files in the background (the thread pool's unlinks, off the runner's
+   * thread); whatever is left, or is not removable, goes with the run's folder at close.
+   */
+  private remove(paths: string[]): void {
+    const removal = Promise.all(paths.map((path) => rm(path, { force: true }))).then(
+      () => undefined,
+      (error: unknown) => {
+        this.stderrTail.push(`\n[runner: a temporary file could not be removed (${(error as Error).message}); it goes with the run's folder at close]\n`);
+      },
+    );
+    this.removals.add(removal);
+    void removal.then(() => this.removals.delete(removal));
   }
 
   /** Turn an answer line into a response: the outputs read and checked, or the program's own error or refusal. */
@@ -515,6 +539,7 @@ export class CommandHost implements AdapterHost {
       clearTimeout(timer);
     }
     await this.ended;
+    await Promise.all(this.removals);
     if (this.tempDir !== null) {
       await rm(this.tempDir, { recursive: true, force: true });
       this.tempDir = null;

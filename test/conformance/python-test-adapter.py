@@ -21,7 +21,7 @@ Options (for tests):
   --helper-pidfile PATH       start a helper process (sleep 300) that inherits stdout; write its pid to PATH
   --helper-escapes            the helper leaves the process group (a new session), so only its pipe remains
   --flood N                   at shutdown, write N numbered lines to stdout and to stderr, then exit
-  --take-next-folders         create the folders the old runner would have used for the next fixtures
+  --take-next-folders         create the folders and files a predictable runner would use for the next fixtures
 """
 import argparse
 import ast
@@ -212,11 +212,14 @@ def main():
             break
         fixture_id = request['id']
         if options.take_next_folders:
-            folder = os.path.dirname(request['inputs']['x'])
-            parent, name = os.path.split(folder)
+            # The runner names a request's files <n>-<random>-x.npy in its folder: take the folders
+            # an older runner used (<n+1>, ...) and the names a runner without the random part would.
+            folder, name = os.path.split(request['inputs']['x'])
             number = int(name.split('-')[0]) if name.split('-')[0].isdigit() else 0
             for ahead in range(1, 6):
-                os.makedirs(os.path.join(parent, str(number + ahead)), exist_ok=True)
+                os.makedirs(os.path.join(folder, str(number + ahead)), exist_ok=True)
+                for tensor in ('x', 'w', 'dy'):
+                    open(os.path.join(folder, f'{number + ahead}-{tensor}.npy'), 'w').close()
         if matches(options.unsupported_on, fixture_id):
             send({'id': fixture_id, 'unsupported': 'one stride for both axes only'})
             continue
