@@ -6,7 +6,7 @@
  * Against the real bundled corpus each must pass every fixture the manifest lists;
  * against a copy of a small subset where one expected dx value was changed (and the
  * checksums updated, so the corpus still verifies) each must fail that fixture alone,
- * and the node example likewise where one expected y value (forward.json) was changed.
+ * and likewise where one expected y value (forward.json) was changed.
  *
  * Python: $PYTHON, else python3, with numpy and pytest. When it is missing the
  * pytest example is skipped with the reason, except under CI (CI set), where that is
@@ -171,7 +171,7 @@ t.test('node example: a changed expected value fails that fixture alone', async 
   t.match(result.stdout, `${broken.ids.length - 1} of ${broken.ids.length} fixtures passed`);
 });
 
-t.test('node example: a changed expected y (forward.json, corpus 1.2.0) fails that fixture alone', async (t) => {
+t.test('node and pytest examples: a changed expected y (forward.json, corpus 1.2.0) fails that fixture alone', async (t) => {
   const changed = await copySubsetCorpus(join(root, 'broken-y'));
   const id = changed.ids[0];
   const folder = join(changed.dir, id);
@@ -200,6 +200,13 @@ t.test('node example: a changed expected y (forward.json, corpus 1.2.0) fails th
   const yElements = meta.shapes.dy.reduce((product, size) => product * size, 1);
   t.match(result.stdout, `FAIL ${id}\n  y: 1 of ${yElements} elements fail (exact); first at flat index 0: got ${yTrue}, expected ${yWritten}, bound `);
   t.equal((result.stdout.match(/^FAIL /gm) ?? []).length, 1, 'one failing fixture');
+
+  if (missingPython === undefined) {
+    const pytest = await runPytest(changed.dir, root);
+    t.equal(pytest.code, 1, 'pytest example: exit status 1 (tests failed)');
+    t.same(pytestCounts(pytest.stdout), { failed: 1, passed: changed.ids.length - 1 }, 'pytest example: that fixture alone fails');
+    t.match(pytest.stdout, `y: 1 of ${yElements} elements fail (exact rule); first at (0, 0, 0, 0): got ${pythonFloat(yTrue)}, expected ${pythonFloat(yWritten)}`);
+  }
 });
 
 t.test('node example: CONV2D_FIXTURES and CONV2D_FIXTURES_PER_FAMILY select the corpus and the fixtures', async (t) => {
