@@ -241,6 +241,9 @@ function attempt<T>(problems: CorpusProblem[], path: string, absolute: string, s
  * - each fixture.json: read once, a regular file of plausible size, its sha256 the
  *   manifest's, schema (E_SCHEMA), consistency (E_FIXTURE), and its id, family, dtype,
  *   tags and file checksums those of its manifest entry;
+ * - each forward.json the entry lists (corpus 1.2.0): read once, its sha256 the manifest's,
+ *   schema (E_SCHEMA), consistency with fixture.json (E_FIXTURE), its file checksums the
+ *   manifest's; a fixture is verified only when its forward.json (if listed) is too;
  * - the tensor files as `options.tensors` says, each read at most once.
  */
 export async function checkCorpus(corpusDir: string, options: CheckCorpusOptions): Promise<CorpusCheck> {
