@@ -469,7 +469,7 @@ export function finishFixture(prepared: ReadyFixture, response: HostResponse, ca
     errorMaps: maps,
     ...(capabilities.precision !== undefined ? { precision: capabilities.precision } : {}),
   });
-  if (maps !== undefined && outcome.status === 'fail') detail.errorMaps = Object.fromEntries(outcome.failing.map((name) => [name, maps[name]]));
+  if (maps !== undefined && outcome.status === 'fail') detail.errorMaps = Object.fromEntries(outcome.failing.flatMap((name) => (name === 'y' || name === 'gradcheck' ? [] : [[name, maps[name]]])));
   return { outcome, adapterSeconds: response.adapterSeconds, detail };
 }
 

@@ -29,7 +29,20 @@ import {
   type PrecisionClass,
 } from '../src/precision-class.js';
 import { magnitudeTensorName, type FixtureTensors, type MagnitudeTensorName } from '../src/fixture-io.js';
-import { OUTPUT_NAMES, type FixtureMeta, type Float64Tensor, type InputName, type OutputMetrics, type OutputName, type Outcome, type PassGrade, type Tensor } from '../src/types.js';
+import {
+  OUTPUT_NAMES,
+  type FailingName,
+  type FixtureMeta,
+  type Float64Tensor,
+  type ForwardExpectation,
+  type GradcheckSummary,
+  type InputName,
+  type OutputMetrics,
+  type OutputName,
+  type Outcome,
+  type PassGrade,
+  type Tensor,
+} from '../src/types.js';
 
 /** The expected side of a fixture: what scoring needs from the corpus (the inputs only for the Winograd class's bound). */
 export type ExpectedGradients = Pick<FixtureTensors, OutputName | MagnitudeTensorName> & Partial<Pick<FixtureTensors, InputName>> & { meta: FixtureMeta };
@@ -47,6 +60,37 @@ export interface ScoreInput {
   errorMaps?: Partial<Record<OutputName, ErrorMap>>;
   /** The adapter's precision class (absent: direct, strict). */
   precision?: PrecisionClass;
+  /** The adapter's forward output y (corpus layout, checked) with its expected values: scored like a gradient. */
+  forward?: { y: Tensor; expected: ForwardExpectation };
+  /** --gradcheck's result; a failing check fails the fixture. */
+  gradcheck?: GradcheckSummary;
+}
+
+/**
+ * Score y like a gradient: the same comparison, rule and bound formula (src/tolerance.ts) with
+ * y's magnitude and accumulation length. Under a precision class, y is judged by the direct
+ * algorithm's bound with the class's input rounding (tf32, bf16): the Winograd and FFT bounds
+ * are derived for the backward's sums, so a Winograd or FFT forward is judged as direct, and
+ * the outcome says so in a note (docs/tolerance.md, "The forward output y").
+ */
+export function scoreForward(meta: FixtureMeta, forward: NonNullable<ScoreInput['forward']>, precision: PrecisionClass | undefined, notes: string[]): OutputMetrics {
+  const { expected, y } = forward;
+  const directStrict = isDirectStrict(precision, meta.dtype);
+  if (precision !== undefined && precision.algorithm !== 'direct') {
+    notes.push(`y judged by the direct rule${precision.fpmath === 'strict' ? '' : ` with ${precision.fpmath} input rounding`}: the ${precision.algorithm} class's bound is derived for the backward (docs/tolerance.md)`);
+  }
+  const k = expected.accumulationLength;
+  return compareOutput({
+    output: 'y',
+    shape: expected.y.shape,
+    dtype: meta.dtype,
+    rule: directStrict ? expected.rule : 'bound',
+    accumulationLength: k,
+    expected: expected.y.data,
+    magnitude: expected.yMagnitude.data,
+    got: valuesOf(y),
+    ...(directStrict || precision === undefined ? {} : { classBound: { coefficients: classCoefficients(k, k, meta.dtype, precision.fpmath), absoluteEvaluation: expected.yMagnitude.data } }),
+  });
 }
 
 /** One output's errors per element, in the corpus layout (row-major over `shape`). */
@@ -214,12 +258,15 @@ export function scoreFixture(input: ScoreInput): Outcome {
       }),
     );
   }
+  if (input.forward !== undefined) metrics.push(scoreForward(meta, input.forward, input.precision, notes));
   const base = {
     ...outcomeBase(meta),
     ...(notes.length > 0 ? { notes } : {}),
     ...(input.precision !== undefined ? { precision: input.precision } : {}),
+    ...(input.gradcheck !== undefined ? { gradcheck: input.gradcheck } : {}),
   };
-  const failing = metrics.filter((metric) => metric.failingElements > 0).map((metric) => metric.output);
+  const failing: FailingName[] = metrics.filter((metric) => metric.failingElements > 0).map((metric) => metric.output);
+  if (input.gradcheck?.status === 'fail') failing.push('gradcheck');
   if (failing.length > 0) {
     return { ...base, status: 'fail', failing, outputs: metrics, seconds: input.seconds };
   }

@@ -13,10 +13,10 @@ import { roundToDtype, ulpDistance } from './dtype.js';
 import { unflattenIndex } from './geometry.js';
 import { classElementBound, classTypicalError, type ClassCoefficients } from './precision-class.js';
 import { coefficientsForDtype, elementBound, typicalError } from './tolerance.js';
-import type { Dtype, OutputMetrics, OutputName, PassGrade, WorstElement } from './types.js';
+import type { Dtype, OutputMetrics, OutputName, PassGrade, ScoredName, WorstElement } from './types.js';
 
 export interface CompareInput {
-  output: OutputName;
+  output: ScoredName;
   shape: number[];
   dtype: Dtype;
   rule: 'exact' | 'bound';

@@ -7,12 +7,13 @@
 import { DATA_FAMILY_DEFINITIONS, EXACT_ATTEMPTS, exactnessHolds, type FamilyData } from './data-families.js';
 import { DTYPE_INFO, fromFloat64Array, roundToDtype } from './dtype.js';
 import { ConformanceError } from './errors.js';
+import { forwardExpectation } from './forward-expected.js';
 import { accumulationLengths, type Conv2dGeometry } from './geometry.js';
 import { conv2dBackward, conv2dBackwardMagnitude } from './oracle/index.js';
 import { Prng } from './prng.js';
 import { gamma } from './tolerance.js';
 import type { FixtureTensors } from './fixture-io.js';
-import type { Conv2dGradients, Conv2dParams, DataFamily, Dtype, Float64Tensor, OutputName, Tensor } from './types.js';
+import type { Conv2dGradients, Conv2dParams, DataFamily, Dtype, Float64Tensor, ForwardExpectation, OutputName, Tensor } from './types.js';
 import { OUTPUT_NAMES } from './types.js';
 
 /** What drawing a fixture's data needs (the generator's FixturePlan has these fields and more). */
@@ -26,12 +27,14 @@ export interface DataPlan {
   geometry: Conv2dGeometry;
 }
 
-/** The drawn inputs, the oracle's gradients and magnitudes, and each output's accumulation length. */
+/** The drawn inputs, the oracle's gradients and magnitudes, each output's accumulation length, and the forward y. */
 export interface ExpectedValues {
   data: FamilyData;
   expected: Conv2dGradients;
   magnitude: Conv2dGradients;
   lengths: Record<OutputName, number>;
+  /** y = conv(x, w) of the same x and w, with its magnitude and its own rule (src/forward-expected.ts). */
+  forward: ForwardExpectation;
 }
 
 /** A change to the drawn data before anything is computed (fuzzing zeroes dy entries with it). */
@@ -91,7 +94,7 @@ function roundData(data: FamilyData, dtype: Dtype): void {
 }
 
 /**
- * Draw data and compute expected values; for `exact`, retry with smaller values until the
+ * Draw data and compute expected values (the gradients and the forward y); for `exact`, retry with smaller values until the
  * proof holds. Returns the rule's last problem when it cannot hold (fuzzing then tries
  * another case); `edit` changes the drawn data before anything is computed.
  */
@@ -111,7 +114,7 @@ export function drawAndCompute(plan: DataPlan, edit?: DataEdit): ExpectedValues 
     const expected = conv2dBackward(x, w, dy, plan.params);
     const magnitude = conv2dBackwardMagnitude(x, w, dy, plan.params);
     const problem = ruleProblem(plan, data, magnitude, lengths);
-    if (problem === null) return { data, expected, magnitude, lengths };
+    if (problem === null) return { data, expected, magnitude, lengths, forward: forwardExpectation(x, w, plan.params, plan.dtype) };
     lastProblem = problem;
   }
   return { problem: lastProblem };

@@ -252,3 +252,8 @@ export function accumulationLengths(geometry: Conv2dGeometry): { dx: number; dw:
     db: spatial,
   };
 }
+
+/** Accumulation length of the forward output y: (C/groups) * KH * KW products per element (at most). */
+export function forwardAccumulationLength(geometry: Conv2dGeometry): number {
+  return geometry.inChannelsPerGroup * geometry.kernelHeight * geometry.kernelWidth;
+}

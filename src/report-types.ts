@@ -6,7 +6,7 @@
  * "-Infinity", "NaN". (-0 is written as 0.)
  */
 import type { PrecisionClass } from './precision-class.js';
-import type { AdapterCapabilities, DataFamily, Dtype, OutcomeStatus, OutputName, PassGrade } from './types.js';
+import type { AdapterCapabilities, DataFamily, Dtype, FailingName, GradcheckSummary, OutcomeStatus, OutputName, PassGrade, ScoredName } from './types.js';
 
 export type ReportNumber = number | 'Infinity' | '-Infinity' | 'NaN';
 
@@ -23,7 +23,7 @@ export interface ReportWorstElement {
 }
 
 export interface ReportOutputMetrics {
-  output: OutputName;
+  output: ScoredName;
   elements: number;
   failingElements: number;
   maxErrorInBounds: ReportNumber;
@@ -48,7 +48,7 @@ export interface ReportOutcome {
   status: OutcomeStatus;
   notes: string[];
   grade?: PassGrade;
-  failing?: OutputName[];
+  failing?: FailingName[];
   outputs?: ReportOutputMetrics[];
   /** Seconds inside the adapter for this fixture. */
   seconds?: number;
@@ -58,7 +58,12 @@ export interface ReportOutcome {
   reason?: string;
   /** The precision class the fixture was judged under (present when the adapter declared one). */
   precision?: PrecisionClass;
+  /** --gradcheck: the checks of the adapter's backward against its own forward. */
+  gradcheck?: ReportGradcheck;
 }
+
+/** --gradcheck on one fixture (types.ts GradcheckSummary; every number finite). */
+export type ReportGradcheck = GradcheckSummary;
 
 /** A likely cause of the failures (conformance/diagnosis): best first in Report.likelyCauses. */
 export interface ReportLikelyCause {

@@ -132,6 +132,35 @@ export interface FixtureMeta {
   witnesses: { agreed: boolean; backends: string[] };
 }
 
+/** The tolerance numbers of y in forward.json: fixture.json's tolerance, with the one output y. */
+export interface ForwardTolerance {
+  /** 'exact' when every partial sum of y is representable in the fixture's dtype (proven per fixture), else 'bound'. */
+  rule: 'exact' | 'bound';
+  unitRoundoff: number;
+  underflowSpacing: number;
+  outputs: { y: { accumulationLength: number; magnitude: 'y-magnitude' } };
+}
+
+/**
+ * forward.json (corpus 1.2.0 and later), beside fixture.json in a fixture folder: the
+ * expected forward output y = conv(x, w) (no bias) of the fixture's own x and w, in
+ * y.npy, with its magnitude conv(|x|, |w|) in y-magnitude.npy (both float64, NCHW).
+ * fixture.json does not mention it: a folder without it is a fixture without y.
+ */
+export interface ForwardMeta {
+  /** The fixture's id (its folder name). */
+  id: string;
+  formatVersion: number;
+  op: 'conv2d_forward';
+  description: string;
+  /** y's shape, [N, Cout, OH, OW] (fixture.json's shapes.dy). */
+  shape: number[];
+  files: { y: FixtureFile; 'y-magnitude': FixtureFile };
+  tolerance: ForwardTolerance;
+  /** The backends whose forward agreed with y within the bound of the precision they computed in. */
+  witnesses: { agreed: boolean; backends: string[] };
+}
+
 /** One fixture in the manifest. */
 export interface ManifestEntry {
   id: string;
@@ -182,6 +211,23 @@ export interface BackwardRequest {
 
 export type BackwardResult = Partial<Record<OutputName, Tensor>>;
 
+/**
+ * The request handed to an adapter's optional forward: y = conv(x, w) + b, tensors in the
+ * adapter's layouts (y in x's layout); b [Cout] in the fixture's dtype, absent for no bias.
+ */
+export interface ForwardRequest {
+  x: Tensor;
+  w: Tensor;
+  b?: Tensor;
+  params: Conv2dParams;
+  id: string;
+}
+
+/** What conv2dForward returns: y [N, Cout, OH, OW] (or NHWC) in the fixture's dtype. */
+export interface ForwardResult {
+  y: Tensor;
+}
+
 /** The module an implementation exports (ESM default export or CommonJS module.exports). */
 export interface Adapter {
   name: string;
@@ -195,6 +241,8 @@ export interface Adapter {
   init?(): void | Promise<void>;
   dispose?(): void | Promise<void>;
   conv2dBackward(request: BackwardRequest): BackwardResult | Promise<BackwardResult>;
+  /** Optional: the forward the backward belongs to; y is scored against the corpus, and --gradcheck checks the backward against it. */
+  conv2dForward?(request: ForwardRequest): ForwardResult | Promise<ForwardResult>;
 }
 
 /** The adapter's declared capabilities with defaults filled in (serialisable). */
@@ -207,6 +255,8 @@ export interface AdapterCapabilities {
   outputs: OutputName[];
   /** How the adapter computes, when it declares it (absent: direct, strict). */
   precision?: PrecisionClass;
+  /** true when the adapter has a forward (conv2dForward, or a cmd: program's "forward": true); absent: none. */
+  forward?: boolean;
 }
 
 // ---------------------------------------------------------------------------
@@ -214,9 +264,14 @@ export interface AdapterCapabilities {
 
 export type PassGrade = 'exact' | 'tight' | 'within-bound';
 
+/** What is scored against expected values: the gradients, and y when the adapter has a forward. */
+export type ScoredName = OutputName | 'y';
+/** What can fail a fixture: a scored output, or --gradcheck's checks. */
+export type FailingName = ScoredName | 'gradcheck';
+
 /** Comparison data for one output; the harness judges from it. */
 export interface OutputMetrics {
-  output: OutputName;
+  output: ScoredName;
   elements: number;
   failingElements: number;
   /** max |got - expected| / bound over the elements (0 when every bound is 0 and all match). */
@@ -247,11 +302,31 @@ interface OutcomeBase {
   notes?: string[];
   /** The precision class the outputs were judged under, when the adapter declared one (src/precision-class.ts). */
   precision?: PrecisionClass;
+  /** --gradcheck: the adapter's backward checked against its own forward (conformance/gradcheck-run.ts). */
+  gradcheck?: GradcheckSummary;
+}
+
+/** One check of --gradcheck (src/gradcheck.ts GradcheckOutcome). */
+export type GradcheckCheck =
+  | { name: string; status: 'pass' | 'fail'; left: number; right: number; difference: number; bound: number }
+  | { name: string; status: 'skipped'; reason: string };
+
+/** --gradcheck on one fixture: the dtype it ran in, the steps, and every check. */
+export interface GradcheckSummary {
+  status: 'pass' | 'fail' | 'skipped';
+  /** The dtype the forward and backward were called in (float64 when the adapter declares it). */
+  dtype: Dtype;
+  /** How the steps of the differences were chosen, and the cost (forward calls). */
+  method: string;
+  forwardCalls: number;
+  checks: GradcheckCheck[];
+  /** Why nothing was checked (status 'skipped'), or why a call failed. */
+  reason?: string;
 }
 
 export type Outcome =
   | (OutcomeBase & { status: 'pass'; grade: PassGrade; outputs: OutputMetrics[]; seconds: number })
-  | (OutcomeBase & { status: 'fail'; failing: OutputName[]; outputs: OutputMetrics[]; seconds: number })
+  | (OutcomeBase & { status: 'fail'; failing: FailingName[]; outputs: OutputMetrics[]; seconds: number })
   | (OutcomeBase & { status: 'error'; message: string; detail?: string })
   | (OutcomeBase & { status: 'timeout'; timeoutMs: number })
   | (OutcomeBase & { status: 'skipped'; reason: string })

@@ -20,7 +20,7 @@
  * Features are a fixture's tags, `family:<family>` and `dtype:<dtype>`.
  */
 import type { ReportLikelyCause } from '../../src/report-types.js';
-import type { Outcome, OutputName } from '../../src/types.js';
+import type { Outcome, OutputName, ScoredName } from '../../src/types.js';
 import { CAUSE_SIGNATURES, type CauseSignature } from './signatures.js';
 
 /** Below this score a cause is not named: it explains too little of what failed, or predicts too much that passed. */
@@ -46,11 +46,16 @@ function matches(signature: CauseSignature, features: ReadonlySet<string>): bool
 
 /** The outputs of an outcome that were scored (pass and fail outcomes only). */
 function scoredOutputs(outcome: Outcome): OutputName[] {
-  return outcome.status === 'pass' || outcome.status === 'fail' ? outcome.outputs.map((metrics) => metrics.output) : [];
+  return outcome.status === 'pass' || outcome.status === 'fail' ? outcome.outputs.map((metrics) => metrics.output).filter(isGradient) : [];
+}
+
+/** The signatures describe gradients: y (scored when the adapter has a forward) is left to its own line. */
+function isGradient(name: ScoredName): name is OutputName {
+  return name !== 'y';
 }
 
 function failingOutputs(outcome: Outcome): OutputName[] {
-  return outcome.status === 'fail' ? outcome.outputs.filter((metrics) => metrics.failingElements > 0).map((metrics) => metrics.output) : [];
+  return outcome.status === 'fail' ? outcome.outputs.filter((metrics) => metrics.failingElements > 0).map((metrics) => metrics.output).filter(isGradient) : [];
 }
 
 function describeFeatures(features: readonly string[] | undefined): string {

@@ -2,7 +2,8 @@
 
 Needs only Python 3, numpy and pytest: no code from the conv2d-backward-conformance
 package. Copy this file into your tests, replace `conv2d_backward` below with a
-call into your implementation, and point CONV2D_FIXTURES at a corpus folder:
+call into your implementation (and `conv2d_forward`, checked against y.npy where a
+fixture has it, with yours or with one returning None), and point CONV2D_FIXTURES at a corpus folder:
 
     CONV2D_FIXTURES=path/to/fixtures python -m pytest use-fixtures-pytest.py
 
@@ -68,6 +69,34 @@ def conv2d_backward(x, w, dy, stride, dilation, pads, groups, dtype=None):
                 dx[:, in_slice, rows, cols] += np.einsum("nopq,oc->ncpq", dy_taps, w[out_slice, :, kernel_row, kernel_col])
     db = dy.sum(axis=(0, 2, 3))
     return round_to_dtype(dx, dtype), round_to_dtype(dw, dtype), round_to_dtype(db, dtype)
+
+
+# The forward the backward belongs to, if you have one: y = conv(x, w), no bias,
+# [N, Cout, OH, OW] as values of the fixture's dtype. It is checked against y.npy in
+# fixtures that have it (forward.json, corpus 1.2.0 and later); return None to skip.
+def conv2d_forward(x, w, stride, dilation, pads, groups, out_size, dtype=None):
+    dtype = dtype or x.dtype.name
+    x, w = (array.astype(np.float64) for array in (x, w))
+    batch, _, height, width = x.shape
+    out_channels, group_channels, kernel_height, kernel_width = w.shape
+    out_height, out_width = out_size
+    group_out_channels = out_channels // groups
+    y = np.zeros((batch, out_channels, out_height, out_width))
+    for group in range(groups):
+        in_slice = slice(group * group_channels, (group + 1) * group_channels)
+        out_slice = slice(group * group_out_channels, (group + 1) * group_out_channels)
+        for kernel_row in range(kernel_height):
+            for kernel_col in range(kernel_width):
+                for out_row in range(out_height):
+                    row = out_row * stride[0] + kernel_row * dilation[0] - pads["top"]
+                    if not 0 <= row < height:
+                        continue
+                    # Output columns whose input column lies inside the input.
+                    cols = np.arange(out_width) * stride[1] + kernel_col * dilation[1] - pads["left"]
+                    inside = (cols >= 0) & (cols < width)
+                    taps = x[:, in_slice, row, :][:, :, cols[inside]]
+                    y[:, out_slice, out_row, inside] += np.einsum("ncq,oc->noq", taps, w[out_slice, :, kernel_row, kernel_col])
+    return round_to_dtype(y, dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -163,21 +192,29 @@ def test_conv2d_backward(fixture_id):
     x, w, dy = (load_input(folder, meta, name) for name in ("x", "w", "dy"))
     got = dict(zip(("dx", "dw", "db"), conv2d_backward(x, w, dy, params["stride"], params["dilation"], params["pads"], params["groups"], meta["dtype"])))
 
+    checks = [(output, got[output], load(folder, meta, output), load(folder, meta, tolerance["outputs"][output]["magnitude"]), tolerance, tolerance["outputs"][output]) for output in ("dx", "dw", "db")]
+    # y, when the fixture has it (forward.json: corpus 1.2.0 and later) and you have a forward.
+    if (folder / "forward.json").exists():
+        forward = json.loads((folder / "forward.json").read_text())
+        y = conv2d_forward(x, w, params["stride"], params["dilation"], params["pads"], params["groups"], forward["shape"][2:], meta["dtype"])
+        if y is not None:
+            load_forward = lambda name: np.load(folder / forward["files"][name]["path"], allow_pickle=False)
+            y_tolerance = forward["tolerance"]
+            checks.append(("y", y, load_forward("y"), load_forward(y_tolerance["outputs"]["y"]["magnitude"]), y_tolerance, y_tolerance["outputs"]["y"]))
+
     problems = []
-    for output in ("dx", "dw", "db"):
-        expected = load(folder, meta, output)
-        magnitude = load(folder, meta, tolerance["outputs"][output]["magnitude"])
-        result = np.asarray(got[output])
+    for output, result, expected, magnitude, rules, output_rules in checks:
+        result = np.asarray(result)
         if result.shape != expected.shape:
             problems.append(f"{output}: shape {result.shape}, expected {expected.shape}")
             continue
-        k = tolerance["outputs"][output]["accumulationLength"]
-        failing = failing_elements(result, expected, magnitude, tolerance["rule"], meta["dtype"], k, tolerance["unitRoundoff"], tolerance["underflowSpacing"])
+        k = output_rules["accumulationLength"]
+        failing = failing_elements(result, expected, magnitude, rules["rule"], meta["dtype"], k, rules["unitRoundoff"], rules["underflowSpacing"])
         if failing.any():
             index = tuple(int(i) for i in np.argwhere(failing)[0])
-            bound = error_bound(expected[index], magnitude[index], k, tolerance["unitRoundoff"], tolerance["underflowSpacing"])
+            bound = error_bound(expected[index], magnitude[index], k, rules["unitRoundoff"], rules["underflowSpacing"])
             problems.append(
-                f"{output}: {int(failing.sum())} of {failing.size} elements fail ({tolerance['rule']} rule); "
+                f"{output}: {int(failing.sum())} of {failing.size} elements fail ({rules['rule']} rule); "
                 f"first at {index}: got {float(result[index])!r}, expected {float(expected[index])!r}, bound {float(bound)!r}"
             )
     assert not problems, f"{fixture_id} ({meta['description']}):\n" + "\n".join(problems)

@@ -30,6 +30,7 @@ import {
   type Dtype,
   type FixtureFile,
   type FixtureMeta,
+  type ForwardExpectation,
   type PaddingMode,
   type Pads,
 } from '../../src/types.js';
@@ -61,6 +62,8 @@ export interface BuiltCase {
   meta: FixtureMeta;
   tensors: FixtureTensors;
   geometry: Conv2dGeometry;
+  /** The expected forward output y of the case's x and w (src/forward-expected.ts). */
+  forward: ForwardExpectation;
 }
 
 /** The parameters of a case (pads resolved). */
@@ -219,9 +222,9 @@ export function buildFuzzCase(fuzzCase: FuzzCase, id: string): BuiltCase | { pro
         };
   const computed = drawAndCompute({ id, family: fuzzCase.family, variant: fuzzCase.variant, dtype: fuzzCase.dtype, seed: fuzzCase.seed, params: meta.params, geometry }, edit);
   if ('problem' in computed) return computed;
-  const { data, expected, magnitude } = computed;
+  const { data, expected, magnitude, forward } = computed;
   const tensors = fixtureTensors(inputTensors(data, fuzzCase.dtype, geometry), { expected, magnitude });
-  return { meta, tensors, geometry };
+  return { meta, tensors, geometry, forward };
 }
 
 /** A case's fixture.json and geometry, without its data: what a `supports` function is asked about. */

@@ -146,7 +146,7 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
     };
     /** Run a built (and supported) case on the adapter. */
     const runBuilt = async (built: BuiltCase): Promise<Finished> => {
-      const fixture: LoadedFixture = { meta: built.meta, dir: built.meta.id, ...built.tensors };
+      const fixture: LoadedFixture = { meta: built.meta, dir: built.meta.id, ...built.tensors, forward: built.forward };
       const ready = readyFixture(declared, fixture, timeoutMs);
       const response = await host.run(ready.request);
       return finishFixture(ready, response, declared, options.errorMaps === true);

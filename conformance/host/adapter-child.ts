@@ -15,11 +15,11 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
-import type { Adapter, BackwardRequest, TensorData } from '../../src/types.js';
+import type { Adapter, BackwardRequest, ForwardRequest, TensorData } from '../../src/types.js';
 import { answerSupports, describeThrown } from './adapter-calls.js';
 import { inspectAdapterModule } from './capabilities.js';
-import type { BackwardWireRequest, ChildMessage, RunnerMessage } from './protocol.js';
-import { checkBackwardResult } from './result-check.js';
+import type { BackwardWireRequest, ChildMessage, ForwardWireRequest, RunnerMessage } from './protocol.js';
+import { checkBackwardResult, checkForwardResult } from './result-check.js';
 
 const realExit = process.exit.bind(process);
 // Captured before the adapter loads: an adapter that replaces process.send cannot intercept answers.
@@ -112,6 +112,38 @@ async function handleBackward(message: BackwardWireRequest, current: Adapter): P
   }
 }
 
+/** The optional forward, called like conv2dBackward (fresh copies of the inputs, time measured here); errors answer as 'backward-error'. */
+async function handleForward(message: ForwardWireRequest, current: Adapter): Promise<void> {
+  const { requestId } = message;
+  const forward = current.conv2dForward;
+  if (typeof forward !== 'function') {
+    send({ type: 'backward-error', requestId, message: 'the adapter has no conv2dForward', seconds: 0 });
+    return;
+  }
+  const request: ForwardRequest = { x: message.x, w: message.w, ...(message.b !== undefined ? { b: message.b } : {}), params: message.params, id: message.id };
+  const start = performance.now();
+  let result: unknown;
+  try {
+    result = await forward.call(current, request);
+  } catch (error) {
+    const seconds = (performance.now() - start) / 1000;
+    if (exiting) return;
+    const { message: text, stack } = describeThrown(error);
+    send({ type: 'backward-error', requestId, message: `conv2dForward threw: ${text}`, stack, seconds });
+    return;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  if (exiting) return;
+  try {
+    const y = checkForwardResult(result, message.expected);
+    y.data = compactData(y.data);
+    send({ type: 'forward-result', requestId, y, seconds });
+  } catch (error) {
+    const { message: text, stack } = describeThrown(error);
+    send({ type: 'backward-error', requestId, message: text, stack: error instanceof ConformanceError ? undefined : stack, seconds });
+  }
+}
+
 async function handle(message: RunnerMessage): Promise<void> {
   if (exiting) return;
   const current = adapter;
@@ -129,6 +161,10 @@ async function handle(message: RunnerMessage): Promise<void> {
   if (message.type === 'supports') {
     const answer = await answerSupports(current, message.meta);
     if (!exiting) send({ type: 'supports-answer', requestId: message.requestId, answer });
+    return;
+  }
+  if (message.type === 'forward') {
+    await handleForward(message, current);
     return;
   }
   await handleBackward(message, current);

@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { AdapterCapabilities, FixtureMeta, OutputName, Tensor } from '../../src/types.js';
-import type { ExpectedOutputs } from './result-check.js';
+import type { ExpectedOutput, ExpectedOutputs } from './result-check.js';
 
 /** One fixture's work, tensors already in the adapter's layouts. */
 export interface HostRequest {
@@ -33,6 +33,23 @@ export type HostResponse =
   /** The adapter declined this one fixture (cmd: protocol 1.1 `{"id", "unsupported": reason}`): a skip with its reason. */
   | { kind: 'unsupported'; reason: string; adapterSeconds?: number };
 
+/** One forward call (y = conv(x, w) + b), tensors in the adapter's layouts. */
+export interface HostForwardRequest {
+  meta: FixtureMeta;
+  x: Tensor;
+  w: Tensor;
+  /** [Cout] in the fixture's dtype; absent: no bias. */
+  b?: Tensor;
+  /** y's dtype and shape in the adapter's activation layout. */
+  expected: ExpectedOutput;
+  timeoutMs: number;
+}
+
+export type HostForwardResponse =
+  | { kind: 'ok'; y: Tensor; adapterSeconds: number }
+  | { kind: 'error'; message: string; detail?: string; adapterSeconds?: number }
+  | { kind: 'timeout' };
+
 export type SupportResponse =
   | { kind: 'supported' }
   | { kind: 'unsupported'; reason: string }
@@ -51,6 +68,11 @@ export interface AdapterHost {
   checkSupport(meta: FixtureMeta, timeoutMs: number): Promise<SupportResponse>;
   /** Run one fixture; never throws for adapter misbehaviour (that is an error/timeout response). */
   run(request: HostRequest): Promise<HostResponse>;
+  /**
+   * Call the adapter's forward (hosts that can, when capabilities.forward is true); never throws
+   * for adapter misbehaviour. Same isolation as run(): a crash or timeout ends the process or page.
+   */
+  runForward?(request: HostForwardRequest): Promise<HostForwardResponse>;
   /** Stop everything started; safe to call more than once. */
   close(): Promise<void>;
 }

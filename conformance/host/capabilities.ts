@@ -36,6 +36,8 @@ export interface DeclaredCapabilities {
   outputs?: unknown;
   /** { algorithm, tile?, fpmath } (src/precision-class.ts); absent: direct, strict. */
   precision?: unknown;
+  /** true when the adapter has a forward (a module's conv2dForward, a cmd: handshake's "forward"); absent: false. */
+  forward?: unknown;
 }
 
 function checkList<T extends string>(value: unknown, field: string, allowed: readonly T[], problems: string[]): T[] | null {
@@ -112,13 +114,16 @@ export function validateCapabilities(declared: DeclaredCapabilities, source: str
     }
   }
   const precision: PrecisionClass | null | undefined = declared.precision === undefined ? undefined : validatePrecision(declared.precision, problems);
+  if (declared.forward !== undefined && typeof declared.forward !== 'boolean') {
+    problems.push(`forward: expected true (the adapter answers forward requests) or false, found ${describeValue(declared.forward)}`);
+  }
   if (problems.length > 0 || dtypes === null || outputs === null) {
     throw new ConformanceError('E_ADAPTER_LOAD', `adapter ${source} is malformed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`, {
       source,
       problems,
     });
   }
-  return { name: (name as string).trim(), layout, filterLayout, dtypes, supports, outputs, ...(precision ? { precision } : {}) };
+  return { name: (name as string).trim(), layout, filterLayout, dtypes, supports, outputs, ...(precision ? { precision } : {}), ...(declared.forward === true ? { forward: true } : {}) };
 }
 
 /**
@@ -171,7 +176,7 @@ export function inspectAdapterModule(namespace: Record<string, unknown>, source:
       if (typeof adapter.conv2dBackward !== 'function') {
         problems.push(`conv2dBackward: expected a function (request) => ({ dx, dw, db }), found ${describeValue(adapter.conv2dBackward)}`);
       }
-      for (const hook of ['init', 'dispose'] as const) {
+      for (const hook of ['init', 'dispose', 'conv2dForward'] as const) {
         if (adapter[hook] !== undefined && typeof adapter[hook] !== 'function') {
           problems.push(`${hook}: expected a function or nothing, found ${describeValue(adapter[hook])}`);
         }
@@ -184,6 +189,7 @@ export function inspectAdapterModule(namespace: Record<string, unknown>, source:
         supports: typeof adapter.supports === 'function' ? SUPPORTS_FUNCTION : adapter.supports,
         outputs: adapter.outputs,
         ...(adapter.precision !== undefined ? { precision: adapter.precision } : {}),
+        ...(typeof adapter.conv2dForward === 'function' ? { forward: true } : {}),
       };
       if (declared.supports === SUPPORTS_FUNCTION && adapter.supports !== undefined && typeof adapter.supports !== 'function') {
         problems.push(`supports: expected flags or a function, found the string 'function'`);

@@ -12,9 +12,9 @@ import { fileURLToPath } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
 import type { AdapterCapabilities, FixtureMeta, OutputName, Tensor } from '../../src/types.js';
 import { OUTPUT_NAMES } from '../../src/types.js';
-import { describeExit, killOnExit, killProcessGroup, OutputTail, watchEnd, type AdapterHost, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
+import { describeExit, killOnExit, killProcessGroup, OutputTail, watchEnd, type AdapterHost, type HostForwardRequest, type HostForwardResponse, type HostOutput, type HostRequest, type HostResponse, type SupportResponse } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
-import type { BackwardResultMessage, ChildMessage, RunnerMessage, SupportsAnswerMessage } from './protocol.js';
+import type { BackwardResultMessage, ChildMessage, ForwardResultMessage, RunnerMessage, SupportsAnswerMessage } from './protocol.js';
 import { Restarter, type RestartOutcome } from './restarter.js';
 import { checkOutputTensor } from './result-check.js';
 
@@ -26,7 +26,7 @@ function childEntry(): string {
 }
 
 type Answer =
-  | { kind: 'message'; message: BackwardResultMessage | SupportsAnswerMessage | { type: 'backward-error'; message: string; stack?: string; seconds: number } }
+  | { kind: 'message'; message: BackwardResultMessage | SupportsAnswerMessage | ForwardResultMessage | { type: 'backward-error'; message: string; stack?: string; seconds: number } }
   | { kind: 'failed'; message: string; detail?: string }
   | { kind: 'timeout' };
 
@@ -232,7 +232,7 @@ export class ModuleHost implements AdapterHost {
       this.kill(child);
       return;
     }
-    if (message.type === 'backward-result' || message.type === 'supports-answer' || message.type === 'backward-error') {
+    if (message.type === 'backward-result' || message.type === 'supports-answer' || message.type === 'backward-error' || message.type === 'forward-result') {
       const head = this.jobs[0];
       // The process answers in order: only the answer to the request it computes is awaited.
       if (head !== undefined && head.sentTo === child && message.requestId === head.message.requestId && this.fatal.get(child) === undefined) {
@@ -372,6 +372,36 @@ export class ModuleHost implements AdapterHost {
     }
     const notes = Array.isArray(message.notes) ? message.notes.filter((note): note is string => typeof note === 'string') : [];
     return { kind: 'ok', outputs, adapterSeconds: finiteSeconds(message.seconds), notes };
+  }
+
+  /** The adapter's conv2dForward, queued and isolated like a backward request. */
+  async runForward(request: HostForwardRequest): Promise<HostForwardResponse> {
+    const { meta } = request;
+    const answer = await this.ask(
+      {
+        type: 'forward',
+        requestId: this.nextRequestId++,
+        id: meta.id,
+        params: meta.params,
+        x: request.x,
+        w: request.w,
+        ...(request.b !== undefined ? { b: request.b } : {}),
+        expected: request.expected,
+      },
+      request.timeoutMs,
+      meta.id,
+    );
+    if (answer.kind === 'timeout') return { kind: 'timeout' };
+    if (answer.kind === 'failed') return { kind: 'error', message: answer.message, detail: answer.detail };
+    const message = answer.message;
+    if (message.type === 'backward-error') return { kind: 'error', message: message.message, detail: message.stack, adapterSeconds: finiteSeconds(message.seconds) };
+    if (message.type !== 'forward-result') return { kind: 'error', message: `unexpected answer '${message.type}' to a forward request` };
+    try {
+      // Checked again: nothing from the adapter's process is trusted.
+      return { kind: 'ok', y: checkOutputTensor('y', message.y, request.expected), adapterSeconds: finiteSeconds(message.seconds) };
+    } catch (error) {
+      return { kind: 'error', message: (error as Error).message };
+    }
   }
 
   async close(): Promise<void> {

@@ -2,13 +2,13 @@
  * Messages between the runner and the child process that hosts a module adapter
  * (child_process.fork with serialization 'advanced': typed arrays travel as such).
  *
- * runner -> child: supports, backward, shutdown
+ * runner -> child: supports, backward, forward, shutdown
  * child -> runner: ready | load-error (once, after import and init), then one
  *   answer per request (supports-answer, backward-result, backward-error), and
  *   `fatal` when the adapter kills its process (process.exit, uncaught exception).
  */
 import type { DeclaredCapabilities } from './capabilities.js';
-import type { ExpectedOutputs } from './result-check.js';
+import type { ExpectedOutput, ExpectedOutputs } from './result-check.js';
 import type { Conv2dParams, FixtureMeta, OutputName, Tensor } from '../../src/types.js';
 
 export interface SupportsRequest {
@@ -28,11 +28,31 @@ export interface BackwardWireRequest {
   expected: ExpectedOutputs;
 }
 
+/** The adapter's optional conv2dForward: y = conv(x, w) + b (b absent: no bias). */
+export interface ForwardWireRequest {
+  type: 'forward';
+  requestId: number;
+  id: string;
+  params: Conv2dParams;
+  x: Tensor;
+  w: Tensor;
+  b?: Tensor;
+  expected: ExpectedOutput;
+}
+
+export interface ForwardResultMessage {
+  type: 'forward-result';
+  requestId: number;
+  y: Tensor;
+  /** Seconds spent inside conv2dForward, measured in the child. */
+  seconds: number;
+}
+
 export interface ShutdownRequest {
   type: 'shutdown';
 }
 
-export type RunnerMessage = SupportsRequest | BackwardWireRequest | ShutdownRequest;
+export type RunnerMessage = SupportsRequest | BackwardWireRequest | ForwardWireRequest | ShutdownRequest;
 
 export interface ReadyMessage {
   type: 'ready';
@@ -78,4 +98,4 @@ export interface FatalMessage {
   stack?: string;
 }
 
-export type ChildMessage = ReadyMessage | LoadErrorMessage | SupportsAnswerMessage | BackwardResultMessage | BackwardErrorMessage | FatalMessage;
+export type ChildMessage = ReadyMessage | LoadErrorMessage | SupportsAnswerMessage | BackwardResultMessage | BackwardErrorMessage | ForwardResultMessage | FatalMessage;

@@ -6,7 +6,7 @@
 import { expectedArrayType } from '../../src/dtype.js';
 import { ConformanceError, describeValue } from '../../src/errors.js';
 import { shapeSize } from '../../src/geometry.js';
-import { OUTPUT_NAMES, type Dtype, type OutputName, type Tensor } from '../../src/types.js';
+import { OUTPUT_NAMES, type Dtype, type OutputName, type ScoredName, type Tensor } from '../../src/types.js';
 
 /** What one output must look like, in the adapter's layout. */
 export interface ExpectedOutput {
@@ -42,7 +42,7 @@ function resultError(message: string, context: Record<string, unknown>): Conform
 }
 
 /** Check one returned output; returns it as a Tensor or throws E_ADAPTER_RESULT. */
-export function checkOutputTensor(name: OutputName, value: unknown, expected: ExpectedOutput): Tensor {
+export function checkOutputTensor(name: ScoredName, value: unknown, expected: ExpectedOutput): Tensor {
   const wanted = `a tensor {dtype: '${expected.dtype}', shape: [${expected.shape.join(', ')}] (${expected.layout}), data: ${expectedArrayType(expected.dtype)}}`;
   if (typeof value !== 'object' || value === null || ArrayBuffer.isView(value) || Array.isArray(value)) {
     throw resultError(`${name}: expected ${wanted}, found ${describeKind(value)}`, { output: name });
@@ -102,4 +102,19 @@ export function checkBackwardResult(result: unknown, expected: ExpectedOutputs):
     outputs[name] = checkOutputTensor(name, record[name], want);
   }
   return { outputs, notes };
+}
+
+/**
+ * Check what conv2dForward returned: an object { y } with y a tensor of the fixture's dtype
+ * and the output shape in the adapter's activation layout. Returns y or throws E_ADAPTER_RESULT.
+ */
+export function checkForwardResult(result: unknown, expected: ExpectedOutput): Tensor {
+  if (typeof result !== 'object' || result === null || Array.isArray(result) || ArrayBuffer.isView(result)) {
+    throw resultError(`conv2dForward returned ${describeKind(result)}; expected an object { y } with y a tensor`, { output: 'y' });
+  }
+  const record = result as Record<string, unknown>;
+  if (record.y === undefined) {
+    throw resultError(`y: missing from conv2dForward's result; expected { y }, found keys ${describeValue(Object.keys(record))}`, { output: 'y' });
+  }
+  return checkOutputTensor('y', record.y, expected);
 }

@@ -3,7 +3,7 @@
  * where, by how much, and the command that reruns one fixture.
  */
 import { roundToDtype } from '../../src/dtype.js';
-import type { Dtype, OutputMetrics, OutputName, Outcome } from '../../src/types.js';
+import type { Dtype, GradcheckSummary, OutputMetrics, Outcome, ScoredName } from '../../src/types.js';
 import { ACTIVATION_AXES, FILTER_AXES, type AdapterLayouts } from '../layout.js';
 import { DEFAULT_TIMEOUT_MS, type FixtureDetail, type RunResult } from '../run.js';
 
@@ -45,10 +45,12 @@ const FILTER_AXIS_NAMES = ['o', 'i', 'h', 'w'] as const;
  * A corpus-layout index (NCHW for dx, OIHW for dw, [Cout] for db) written in the
  * adapter's layout with axis labels: dx (0, 1, 4, 1) for NHWC is `n=0 h=4 w=1 c=1`.
  */
-export function labelledIndex(output: OutputName, index: readonly number[], layouts: AdapterLayouts = { layout: 'NCHW', filterLayout: 'OIHW' }): string {
+export function labelledIndex(output: ScoredName, index: readonly number[], layouts: AdapterLayouts = { layout: 'NCHW', filterLayout: 'OIHW' }): string {
   if (output === 'db') return `o=${index[0]}`;
-  const axes = output === 'dx' ? ACTIVATION_AXES[layouts.layout] : FILTER_AXES[layouts.filterLayout];
-  const names = output === 'dx' ? ACTIVATION_AXIS_NAMES : FILTER_AXIS_NAMES;
+  // y is an activation like dx (its channel axis is the output channel).
+  const activation = output === 'dx' || output === 'y';
+  const axes = activation ? ACTIVATION_AXES[layouts.layout] : FILTER_AXES[layouts.filterLayout];
+  const names = activation ? ACTIVATION_AXIS_NAMES : FILTER_AXIS_NAMES;
   return axes.map((axis) => `${names[axis]}=${index[axis]}`).join(' ');
 }
 
@@ -80,7 +82,7 @@ export function describeOutputFailure(metrics: OutputMetrics, dtype: Dtype, cont
   const worst = metrics.worst;
   const count = `${metrics.failingElements} of ${metrics.elements} element${metrics.elements === 1 ? '' : 's'} fail`;
   if (worst === null) return `${metrics.output}: ${count}`;
-  const layout = context.layouts === undefined ? (metrics.output === 'db' ? '' : metrics.output === 'dx' ? 'NCHW ' : 'OIHW ') : '';
+  const layout = context.layouts === undefined ? (metrics.output === 'db' ? '' : metrics.output === 'dx' || metrics.output === 'y' ? 'NCHW ' : 'OIHW ') : '';
   const at = `at ${layout}${labelledIndex(metrics.output, worst.index, context.layouts)}`;
   const values = `expected ${formatValue(worst.expected, 'float64')}, got ${formatValue(worst.got, dtype)}`;
   const kind = errorClass(worst.expected, worst.got);
@@ -92,14 +94,32 @@ export function describeOutputFailure(metrics: OutputMetrics, dtype: Dtype, cont
   return `${metrics.output}: ${size} ${at}: ${values} (bound ${formatQuantity(worst.bound)}; ${count})`;
 }
 
+/**
+ * The failing checks of --gradcheck in one phrase: which identity or element, the difference
+ * and its proven bound (`gradcheck adjoint-x: |<y,dy> - (<x,dx> + <b,db>)| = 3.2e-1 > bound 4.1e-5`).
+ */
+export function describeGradcheckFailure(summary: GradcheckSummary): string {
+  if (summary.status !== 'fail') return '';
+  const failed = summary.checks.flatMap((check) => (check.status === 'fail' ? [check] : []));
+  if (failed.length === 0) return `gradcheck: ${summary.reason ?? 'failed'}`;
+  const shown = failed.slice(0, 3).map((check) => {
+    const sides = check.name.startsWith('adjoint-')
+      ? `|<y,dy> - (<${check.name.slice(-1)},d${check.name.slice(-1)}> + <b,db>)|`
+      : `|central difference - ${check.name.replace('difference-', 'd')}| (${formatQuantity(check.left)} vs ${formatQuantity(check.right)})`;
+    return `${check.name}: ${sides} = ${formatQuantity(check.difference)} > bound ${formatQuantity(check.bound)}`;
+  });
+  const more = failed.length > shown.length ? `; ${failed.length - shown.length} more` : '';
+  return `gradcheck (${summary.dtype}) ${shown.join('; ')}${more}`;
+}
+
 /** The one-line summary of a non-passing outcome. */
 export function describeOutcome(outcome: Outcome, context: DescribeContext = {}): string {
   switch (outcome.status) {
     case 'fail':
-      return outcome.outputs
-        .filter((metrics) => metrics.failingElements > 0)
-        .map((metrics) => describeOutputFailure(metrics, outcome.dtype, context))
-        .join('; ');
+      return [
+        ...outcome.outputs.filter((metrics) => metrics.failingElements > 0).map((metrics) => describeOutputFailure(metrics, outcome.dtype, context)),
+        ...(outcome.gradcheck?.status === 'fail' ? [describeGradcheckFailure(outcome.gradcheck)] : []),
+      ].join('; ');
     case 'error':
       return outcome.message;
     case 'timeout':

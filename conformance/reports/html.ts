@@ -112,6 +112,7 @@ function fixtureHtml(outcome: Outcome, result: RunResult, withMaps: boolean): st
   parts.push(`<pre class="repro">${escapeHtml(reproCommand(result, outcome.id))}</pre>`);
   if (withMaps && outcome.status === 'fail' && detail?.errorMaps !== undefined) {
     for (const name of outcome.failing) {
+      if (name === 'y' || name === 'gradcheck') continue;
       const map = detail.errorMaps[name];
       if (map !== undefined) parts.push(errorMapHtml(name, map));
     }

@@ -48,6 +48,7 @@ export function encodeOutcome(outcome: Outcome): ReportOutcome {
     status: outcome.status,
     notes: [...(outcome.notes ?? [])],
     ...(outcome.precision !== undefined ? { precision: outcome.precision } : {}),
+    ...(outcome.gradcheck !== undefined ? { gradcheck: outcome.gradcheck } : {}),
   };
   switch (outcome.status) {
     case 'pass':

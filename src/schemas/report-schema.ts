@@ -11,6 +11,7 @@ import {
   type ReportDeterminism,
   type ReportFuzz,
   type ReportFuzzFailure,
+  type ReportGradcheck,
   type ReportLikelyCause,
   type ReportNumber,
   type ReportOutcome,
@@ -18,7 +19,7 @@ import {
   type ReportWorstElement,
 } from '../report-types.js';
 import { FPMATH_MODES, PRECISION_ALGORITHMS, type PrecisionClass } from '../precision-class.js';
-import { ACTIVATION_LAYOUTS, DATA_FAMILIES, DTYPES, FILTER_LAYOUTS, OUTPUT_NAMES, type AdapterCapabilities, type OutcomeStatus, type PassGrade } from '../types.js';
+import { ACTIVATION_LAYOUTS, DATA_FAMILIES, DTYPES, FILTER_LAYOUTS, OUTPUT_NAMES, type AdapterCapabilities, type FailingName, type GradcheckCheck, type OutcomeStatus, type PassGrade, type ScoredName } from '../types.js';
 import { SHA256_PATTERN } from './fixture-schema.js';
 import { ajv, validateWith } from './validate.js';
 
@@ -58,10 +59,54 @@ const worstSchema: JSONSchemaType<ReportWorstElement> = {
   additionalProperties: false,
 };
 
+/** What is scored: the gradients, and y when the adapter has a forward. */
+const SCORED_NAMES: ScoredName[] = [...OUTPUT_NAMES, 'y'];
+/** What can fail a fixture: a scored output, or --gradcheck. */
+const FAILING_NAMES: FailingName[] = [...SCORED_NAMES, 'gradcheck'];
+
+const gradcheckCheckSchema = {
+  oneOf: [
+    {
+      type: 'object',
+      properties: {
+        name: { type: 'string', minLength: 1 },
+        status: { type: 'string', enum: ['pass', 'fail'] },
+        left: { type: 'number' },
+        right: { type: 'number' },
+        difference: { type: 'number', minimum: 0 },
+        bound: { type: 'number', minimum: 0 },
+      },
+      required: ['name', 'status', 'left', 'right', 'difference', 'bound'],
+      additionalProperties: false,
+    },
+    {
+      type: 'object',
+      properties: { name: { type: 'string', minLength: 1 }, status: { type: 'string', const: 'skipped' }, reason: { type: 'string', minLength: 1 } },
+      required: ['name', 'status', 'reason'],
+      additionalProperties: false,
+    },
+  ],
+} as unknown as JSONSchemaType<GradcheckCheck>;
+
+const gradcheckSchema: JSONSchemaType<ReportGradcheck> = {
+  type: 'object',
+  description: '--gradcheck: the adapter\'s backward checked against its own forward (adjoint identities and central differences, each with its proven bound).',
+  properties: {
+    status: { type: 'string', enum: ['pass', 'fail', 'skipped'] },
+    dtype: { type: 'string', enum: [...DTYPES] },
+    method: { type: 'string', minLength: 1 },
+    forwardCalls: { type: 'integer', minimum: 0 },
+    checks: { type: 'array', items: gradcheckCheckSchema },
+    reason: { type: 'string', nullable: true },
+  },
+  required: ['status', 'dtype', 'method', 'forwardCalls', 'checks'],
+  additionalProperties: false,
+};
+
 const metricsSchema: JSONSchemaType<ReportOutputMetrics> = {
   type: 'object',
   properties: {
-    output: { type: 'string', enum: [...OUTPUT_NAMES] },
+    output: { type: 'string', enum: SCORED_NAMES },
     elements: nonNegativeInteger,
     failingElements: nonNegativeInteger,
     maxErrorInBounds: numberRef,
@@ -114,7 +159,7 @@ const outcomeSchema: JSONSchemaType<ReportOutcome> = {
     status: { type: 'string', enum: STATUSES },
     notes: { type: 'array', items: { type: 'string' } },
     grade: { type: 'string', enum: GRADES, nullable: true },
-    failing: { type: 'array', items: { type: 'string', enum: [...OUTPUT_NAMES] }, minItems: 1, nullable: true },
+    failing: { type: 'array', items: { type: 'string', enum: FAILING_NAMES }, minItems: 1, nullable: true },
     outputs: { type: 'array', items: metricsSchema, nullable: true },
     seconds: { type: 'number', minimum: 0, nullable: true },
     message: { type: 'string', nullable: true },
@@ -122,6 +167,7 @@ const outcomeSchema: JSONSchemaType<ReportOutcome> = {
     timeoutMs: { type: 'integer', minimum: 1, nullable: true },
     reason: { type: 'string', nullable: true },
     precision: { ...precisionSchema, nullable: true },
+    gradcheck: { ...gradcheckSchema, nullable: true },
   },
   required: ['id', 'family', 'dtype', 'tags', 'status', 'notes'],
   additionalProperties: false,
@@ -152,6 +198,7 @@ const capabilitiesSchema: JSONSchemaType<AdapterCapabilities> = {
     },
     outputs: { type: 'array', items: { type: 'string', enum: [...OUTPUT_NAMES] }, minItems: 1, uniqueItems: true },
     precision: { ...precisionSchema, nullable: true },
+    forward: { type: 'boolean', nullable: true, description: 'true when the adapter has a forward (conv2dForward; a cmd: handshake\'s "forward": true).' },
   },
   required: ['name', 'layout', 'filterLayout', 'dtypes', 'supports', 'outputs'],
   additionalProperties: false,
