@@ -147,6 +147,8 @@ export interface RunResult {
   determinism: DeterminismResult | null;
   /** Set for a fuzz run: the seed, the cases run and each failure with its shrunk case. */
   fuzz?: FuzzSummary;
+  /** --gradcheck was on (each outcome of a fixture that ran has its `gradcheck`). */
+  gradcheck?: boolean;
 }
 
 /** What a report needs of a fixture beyond its outcome. */
@@ -685,5 +687,6 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     stopped,
     determinism: repeat > 1 ? { repeat, nondeterministic: nondeterministic.sort((a, b) => compareIds(a.id, b.id)) } : null,
     startupSeconds,
+    ...(options.gradcheck === true ? { gradcheck: true } : {}),
   };
 }

@@ -124,7 +124,7 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       gradcheck: options.gradcheck === true,
       onStart: (info) => {
         if (info.fuzz !== undefined) io.stdout.write(`${fuzzHeaderLine(info.total, info.fuzz.seed, info.fuzz.replay)}\n`);
-        reporter.start(info, { impl: options.impl, timeoutMs: options.timeout });
+        reporter.start(info, { impl: options.impl, timeoutMs: options.timeout, gradcheck: options.gradcheck === true });
       },
       onOutcome: (outcome, progress, detail) => reporter.outcome(outcome, progress, detail),
     };

@@ -279,6 +279,7 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
     details,
     stopped,
     determinism: null,
+    ...(options.gradcheck === true ? { gradcheck: true } : {}),
     fuzz: {
       seed,
       requested,
