@@ -8,14 +8,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import type { GradcheckCheck, ReportOutcome } from '../../src/report-types.js';
+import type { ReportOutcome } from '../../src/report-types.js';
+import type { GradcheckCheck } from '../../src/types.js';
 import { REPO_ROOT, adapterPath, runCli } from './run-cli.js';
+import { PYTHON, pythonSkipReason } from '../helpers/python.js';
 
 const naive = join(REPO_ROOT, 'dist', 'conformance', 'adapters', 'naive.js');
 /** A corpus subset of every family and several geometries: 18 float32 fixtures. */
 const SUBSET = ['--filter', 'dtype=float32', '--shard', '1/20'];
 
-async function reportOf(t: Tap.Test, args: string[]): Promise<{ code: number | null; stdout: string; outcomes: ReportOutcome[] }> {
+async function reportOf(t: { testdir(): string }, args: string[]): Promise<{ code: number | null; stdout: string; outcomes: ReportOutcome[] }> {
   const json = join(t.testdir(), 'report.json');
   const run = await runCli([...args, '--json', json]);
   const report = JSON.parse(readFileSync(json, 'utf8')) as { outcomes: ReportOutcome[] };
@@ -87,4 +89,12 @@ t.test('--gradcheck without conv2dForward is a usage error', async (t) => {
   const run = await runCli(['--impl', adapterPath('good-nchw.mjs'), '--only', 'basic-3x3-pad1-cancel-f32', '--gradcheck']);
   t.equal(run.code, 2, 'exit 2');
   t.match(run.stderr, /--gradcheck needs conv2dForward: the adapter reference-nchw exports no conv2dForward function/);
+});
+
+t.test('a cmd: program (protocol 1.2, the numpy example): forward requests answered, y scored, --gradcheck in float64', { skip: pythonSkipReason(['json', 'numpy']) }, async (t) => {
+  const impl = `cmd:${PYTHON} ${join(REPO_ROOT, 'conformance', 'examples', 'python-adapter.py')}`;
+  const fuzz = await reportOf(t, ['--impl', impl, '--fuzz', '5', '--seed', '3', '--gradcheck']);
+  t.equal(fuzz.code, 0, 'exit 0');
+  t.ok(fuzz.outcomes.every((outcome) => outcome.outputs?.some((metrics) => metrics.output === 'y' && metrics.failingElements === 0)), 'y scored and within its bound');
+  t.ok(fuzz.outcomes.every((outcome) => outcome.gradcheck?.status === 'pass' && outcome.gradcheck.dtype === 'float64'), 'every gradcheck passes, in float64');
 });
