@@ -98,3 +98,23 @@ t.test('a cmd: program (protocol 1.2, the numpy example): forward requests answe
   t.ok(fuzz.outcomes.every((outcome) => outcome.outputs?.some((metrics) => metrics.output === 'y' && metrics.failingElements === 0)), 'y scored and within its bound');
   t.ok(fuzz.outcomes.every((outcome) => outcome.gradcheck?.status === 'pass' && outcome.gradcheck.dtype === 'float64'), 'every gradcheck passes, in float64');
 });
+
+t.test('a misbehaving forward is an error or timeout outcome that names it; the next fixture gets a fresh process', async (t) => {
+  const only = ['--only', 'basic-3x3-pad1-cancel-f32,dilation-2-exact-f32', '--gradcheck'];
+  const cases: [string, number, RegExp][] = [
+    ['throw', 1, /conv2dForward: conv2dForward threw: RangeError: no forward today/],
+    ['shape', 1, /conv2dForward: y\.shape: expected \[2, 4, 7, \d+\] \(NCHW\), found \[2, 4, 7, \d+\]/],
+    ['dtype', 1, /conv2dForward: y\.dtype: expected 'float32' \(the fixture's dtype\), found "float64"/],
+    ['exit', 1, /conv2dForward: the adapter called process\.exit\(3\)/],
+  ];
+  for (const [how, code, message] of cases) {
+    const run = await runCli(['--impl', adapterPath('forward-misbehaves.mjs'), ...only], { FORWARD_MISBEHAVES: how });
+    t.equal(run.code, code, `${how}: exit ${code}`);
+    t.match(run.stdout, message, `${how}: the message`);
+    t.match(run.stdout, /0 passed, 0 failed, 0 skipped, 2 errors/, `${how}: both fixtures are errors (the second one ran in a fresh process when the first ended it)`);
+  }
+  // A forward that never answers: the fixture's --timeout applies (generous: only the hang reaches it).
+  const hang = await runCli(['--impl', adapterPath('forward-misbehaves.mjs'), '--only', 'basic-3x3-pad1-cancel-f32', '--gradcheck', '--timeout', '3000'], { FORWARD_MISBEHAVES: 'hang' });
+  t.equal(hang.code, 1, 'hang: exit 1');
+  t.match(hang.stdout, /\(0 errors, 1 timeout, 0 missing\)/, 'hang: a timeout outcome');
+});
