@@ -118,3 +118,9 @@ t.test('a misbehaving forward is an error or timeout outcome that names it; the 
   t.equal(hang.code, 1, 'hang: exit 1');
   t.match(hang.stdout, /\(0 errors, 1 timeout, 0 missing\)/, 'hang: a timeout outcome');
 });
+
+t.test('a cmd: handshake with "forward": true on protocol 1.1 is an adapter-load error', async (t) => {
+  const run = await runCli(['--impl', `cmd:${process.execPath} ${adapterPath('cmd-forward-old-protocol.mjs')}`, '--only', 'basic-3x3-pad1-cancel-f32']);
+  t.equal(run.code, 2, 'exit 2');
+  t.match(run.stderr, /handshake "forward": true needs "protocol": "conv2d-backward-conformance\/1\.2" \(forward requests are new in 1\.2\), found "conv2d-backward-conformance\/1\.1"/);
+});
