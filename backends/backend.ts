@@ -1,7 +1,7 @@
 /**
  * The one contract for a compute backend: something that computes dx, dw and db
  * of a Conv2d from x, w and dy in the corpus layouts (NCHW activations, OIHW
- * filters) and returns them as float64.
+ * filters) and returns them as float64, and optionally the forward y = conv(x, w).
  *
  * The generator runs backends as witnesses (each fixture's oracle values must
  * agree with every witness within the bound of the precision it computed in);
@@ -31,6 +31,21 @@ export interface BackendResult {
   computeDtype: Dtype;
 }
 
+/** The forward's inputs: y = conv(x, w), no bias (the corpus's y, src/forward-expected.ts). */
+export interface BackendForwardRequest {
+  /** Inputs in the fixture's dtype, NCHW / OIHW. */
+  x: Tensor;
+  w: Tensor;
+  params: Conv2dParams;
+}
+
+export interface BackendForwardResult {
+  /** y decoded to float64, NCHW [N, Cout, OH, OW]. */
+  y: Float64Array;
+  /** The precision the backend computed in. */
+  computeDtype: Dtype;
+}
+
 export interface Backend {
   /** Stable name, e.g. 'float64-oracle', 'onnxruntime-node', 'tfjs-cpu'. */
   readonly name: string;
@@ -44,6 +59,8 @@ export interface Backend {
    */
   readonly dtypes: readonly Dtype[];
   compute(request: BackendRequest): Promise<BackendResult>;
+  /** The forward y = conv(x, w) (no bias), when the backend has one: the generator witnesses the corpus's y with it. */
+  forward?(request: BackendForwardRequest): Promise<BackendForwardResult>;
   /** Release what the backend holds (sessions, tensors); compute() is not called afterwards. */
   dispose(): Promise<void>;
 }

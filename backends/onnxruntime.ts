@@ -20,6 +20,7 @@
  *        [Cout, C/G, KH', KW'] and sliced to [KH, KW] (KH' >= KH: the extra taps lie in
  *        the after-padding).
  *   db = ReduceSum(dy, axes [0, 2, 3], keepdims 0).
+ * forward() builds a second model, y = Conv(x, w) with the forward's own attributes (no bias).
  * Sessions run single-threaded and sequentially so results repeat run to run.
  *
  * dtype: the CPU provider has float32 kernels for these ops but none in float64.
@@ -48,10 +49,10 @@ import type * as Ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { bitsToFloat64, expectedArrayType, isBits16, toFloat64Array } from '../src/dtype.js';
 import { ConformanceError, describeValue } from '../src/errors.js';
-import { conv2dBackwardGeometry, shapeSize, transposeOutputPadding, type Conv2dGeometry } from '../src/geometry.js';
+import { conv2dBackwardGeometry, conv2dGeometry, shapeSize, transposeOutputPadding, type Conv2dGeometry } from '../src/geometry.js';
 import type { Conv2dParams, Dtype, Tensor } from '../src/types.js';
 import { encodeModel, type OnnxElementType, type OnnxNode } from './onnx-protobuf.js';
-import type { Backend, BackendRequest, BackendResult } from './backend.js';
+import type { Backend, BackendForwardRequest, BackendForwardResult, BackendRequest, BackendResult } from './backend.js';
 import { importOptional } from './load-optional.js';
 
 type OrtModule = typeof Ort;
@@ -181,6 +182,44 @@ export function buildConv2dBackwardModel(geometry: Conv2dGeometry, params: Conv2
   });
 }
 
+/**
+ * The ONNX model computing y = Conv(x, w) (no bias; output y) with the forward's kernel_shape,
+ * strides, dilations, pads and group, in `computeDtype` throughout.
+ */
+export function buildConv2dForwardModel(geometry: Conv2dGeometry, params: Conv2dParams, computeDtype: OnnxComputeDtype): Uint8Array {
+  const { stride, dilation, pads } = params;
+  const elementType = ELEMENT_TYPE[computeDtype];
+  return encodeModel({
+    irVersion: ONNX_IR_VERSION,
+    opsetVersion: ONNX_OPSET_VERSION,
+    producerName: 'conv2d-backward-conformance',
+    producerVersion: '1',
+    graph: {
+      name: 'conv2d_forward',
+      nodes: [
+        {
+          opType: 'Conv',
+          name: 'y',
+          inputs: ['x', 'w'],
+          outputs: ['y'],
+          attributes: [
+            { name: 'kernel_shape', type: 'ints', value: [geometry.kernelHeight, geometry.kernelWidth] },
+            { name: 'strides', type: 'ints', value: [...stride] },
+            { name: 'dilations', type: 'ints', value: [...dilation] },
+            { name: 'pads', type: 'ints', value: [pads.top, pads.left, pads.bottom, pads.right] },
+            { name: 'group', type: 'int', value: geometry.groups },
+          ],
+        },
+      ],
+      inputs: [
+        { name: 'x', elementType, shape: geometry.xShape },
+        { name: 'w', elementType, shape: geometry.wShape },
+      ],
+      outputs: [{ name: 'y', elementType, shape: geometry.dyShape }],
+    },
+  });
+}
+
 /** What one kernel event of an ORT profile says (the part the probe reads). */
 export interface ProfiledNode {
   opName: string;
@@ -289,7 +328,7 @@ export class OnnxruntimeBackend implements Backend {
     const geometry = conv2dBackwardGeometry(request.x.shape, request.w.shape, request.dy.shape, request.params);
     const dtype = requireInputs(request);
     const computeDtype: OnnxComputeDtype = dtype === 'float16' ? await this.float16ComputeDtype() : 'float32';
-    const { session } = await this.session(geometry, request.params, computeDtype);
+    const { session } = await this.session('conv2d_backward', geometry, request.params, computeDtype);
     const feeds = {
       x: toOrtTensor(this.ort, request.x, 'x', computeDtype),
       w: toOrtTensor(this.ort, request.w, 'w', computeDtype),
@@ -304,10 +343,20 @@ export class OnnxruntimeBackend implements Backend {
     };
   }
 
-  private session(geometry: Conv2dGeometry, params: Conv2dParams, computeDtype: OnnxComputeDtype): Promise<CachedSession> {
+  /** y = Conv(x, w) in the precision compute() would use for these inputs (float16 natively only with native kernels). */
+  async forward(request: BackendForwardRequest): Promise<BackendForwardResult> {
+    const geometry = conv2dGeometry(request.x.shape, request.w.shape, request.params);
+    const dtype = requireInputs({ x: request.x, w: request.w });
+    const computeDtype: OnnxComputeDtype = dtype === 'float16' ? await this.float16ComputeDtype() : 'float32';
+    const { session } = await this.session('conv2d_forward', geometry, request.params, computeDtype);
+    const outputs = await session.run({ x: toOrtTensor(this.ort, request.x, 'x', computeDtype), w: toOrtTensor(this.ort, request.w, 'w', computeDtype) });
+    return { y: fromOrtTensor(outputs.y, 'y', geometry.dyShape), computeDtype };
+  }
+
+  private session(op: 'conv2d_backward' | 'conv2d_forward', geometry: Conv2dGeometry, params: Conv2dParams, computeDtype: OnnxComputeDtype): Promise<CachedSession> {
     const { stride, dilation, pads, groups } = params;
     const key = JSON.stringify({
-      op: 'conv2d_backward',
+      op,
       computeDtype,
       x: geometry.xShape,
       w: geometry.wShape,
@@ -318,7 +367,8 @@ export class OnnxruntimeBackend implements Backend {
     });
     let cached = this.sessions.get(key);
     if (cached === undefined) {
-      cached = this.ort.InferenceSession.create(buildConv2dBackwardModel(geometry, params, computeDtype), SESSION_OPTIONS).then(
+      const model = op === 'conv2d_forward' ? buildConv2dForwardModel(geometry, params, computeDtype) : buildConv2dBackwardModel(geometry, params, computeDtype);
+      cached = this.ort.InferenceSession.create(model, SESSION_OPTIONS).then(
         (session) => ({ session, computeDtype }),
         (error: unknown) => {
           this.sessions.delete(key);
@@ -344,14 +394,15 @@ export async function createOnnxruntimeBackend(): Promise<OnnxruntimeBackend> {
   return new OnnxruntimeBackend(await loadOnnxruntime());
 }
 
-/** Check the request's tensors at the backend boundary; returns their common dtype. */
-function requireInputs(request: BackendRequest): Dtype {
+/** Check the request's tensors at the backend boundary (dy absent for the forward); returns their common dtype. */
+function requireInputs(request: Pick<BackendRequest, 'x' | 'w'> & { dy?: Tensor }): Dtype {
   const dtype = request.x.dtype;
-  for (const [name, tensor] of [
+  const named: Array<readonly [string, Tensor]> = [
     ['x', request.x],
     ['w', request.w],
-    ['dy', request.dy],
-  ] as const) {
+  ];
+  if (request.dy !== undefined) named.push(['dy', request.dy]);
+  for (const [name, tensor] of named) {
     if (tensor.dtype !== dtype) {
       throw new ConformanceError('E_WITNESS', `onnxruntime-node backend: ${name} is ${describeValue(tensor.dtype)} but x is ${dtype}; expected one dtype for x, w, dy`, {
         name,

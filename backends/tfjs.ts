@@ -1,6 +1,7 @@
 /**
  * The TensorFlow.js backend: dx and dw from TF.js's Conv2DBackpropInput and
- * Conv2DBackpropFilter kernels (called through the engine), db from tf.sum.
+ * Conv2DBackpropFilter kernels (called through the engine), db from tf.sum; the
+ * forward y from tf.conv2d, one call per group.
  *
  * Backend: @tensorflow/tfjs-node when it is already installed (it is never a
  * dependency: its install script downloads libtensorflow), otherwise the CPU
@@ -19,7 +20,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import { toFloat64Array, expectedArrayType } from '../src/dtype.js';
 import { ConformanceError, describeValue } from '../src/errors.js';
-import { conv2dBackwardGeometry, shapeSize } from '../src/geometry.js';
+import { conv2dBackwardGeometry, conv2dGeometry, convOutputSize, shapeSize } from '../src/geometry.js';
 import { DTYPES } from '../src/types.js';
 import type { Dtype, Float64Tensor, Pads, Tensor } from '../src/types.js';
 import {
@@ -32,7 +33,7 @@ import {
   type DilatedInputMethod,
   type PlainConvBackward,
 } from './tfjs-decompositions.js';
-import type { Backend, BackendRequest, BackendResult } from './backend.js';
+import type { Backend, BackendForwardRequest, BackendForwardResult, BackendRequest, BackendResult } from './backend.js';
 import { importOptional } from './load-optional.js';
 
 type Tf = typeof TfModule;
@@ -221,6 +222,70 @@ export class TfjsBackend implements Backend {
     const db = this.biasGradient(dy);
     this.lastCompute = { dilatedInput: gradients.dilatedInput, kernelCalls: gradients.plainCalls };
     return { dx: gradients.dx.data, dw: gradients.dw.data, db, computeDtype: 'float32' };
+  }
+
+  /**
+   * y = conv(x, w) (no bias) by tf.conv2d, one call per group (TF.js has no grouped conv2d)
+   * on NHWC x and HWIO filter slices. tf.conv2d refuses strides and dilations both above 1:
+   * then it runs with stride 1 and y keeps every stride-th output, the very same windows.
+   */
+  async forward(request: BackendForwardRequest): Promise<BackendForwardResult> {
+    if (this.disposed) throw new ConformanceError('E_WITNESS', `tfjs backend: forward() called after dispose()`, {});
+    const { params } = request;
+    const geometry = conv2dGeometry(request.x.shape, request.w.shape, params);
+    const x = decodeInput(request.x, 'x');
+    const w = decodeInput(request.w, 'w');
+    const { batch, inChannels, inHeight, inWidth, outChannels, kernelHeight, kernelWidth, groups, inChannelsPerGroup, outChannelsPerGroup, outHeight, outWidth } = geometry;
+    const { stride, dilation, pads } = params;
+    const subsample = stride.some((size) => size > 1) && dilation.some((size) => size > 1);
+    const callStride: [number, number] = subsample ? [1, 1] : [stride[0], stride[1]];
+    const callHeight = subsample ? convOutputSize(inHeight, kernelHeight, 1, dilation[0], pads.top, pads.bottom) : outHeight;
+    const callWidth = subsample ? convOutputSize(inWidth, kernelWidth, 1, dilation[1], pads.left, pads.right) : outWidth;
+    const [rowStep, colStep] = subsample ? stride : [1, 1];
+    const y = new Float64Array(batch * outChannels * outHeight * outWidth);
+    const tf = this.tf;
+    for (let group = 0; group < groups; group++) {
+      const xGroup = new Float32Array(batch * inHeight * inWidth * inChannelsPerGroup);
+      for (let n = 0; n < batch; n++)
+        for (let row = 0; row < inHeight; row++)
+          for (let col = 0; col < inWidth; col++)
+            for (let channel = 0; channel < inChannelsPerGroup; channel++) {
+              const inChannel = group * inChannelsPerGroup + channel;
+              xGroup[((n * inHeight + row) * inWidth + col) * inChannelsPerGroup + channel] = x.data[((n * inChannels + inChannel) * inHeight + row) * inWidth + col];
+            }
+      const wGroup = new Float32Array(kernelHeight * kernelWidth * inChannelsPerGroup * outChannelsPerGroup);
+      for (let kernelRow = 0; kernelRow < kernelHeight; kernelRow++)
+        for (let kernelCol = 0; kernelCol < kernelWidth; kernelCol++)
+          for (let channel = 0; channel < inChannelsPerGroup; channel++)
+            for (let filter = 0; filter < outChannelsPerGroup; filter++) {
+              const outChannel = group * outChannelsPerGroup + filter;
+              wGroup[((kernelRow * kernelWidth + kernelCol) * inChannelsPerGroup + channel) * outChannelsPerGroup + filter] =
+                w.data[((outChannel * inChannelsPerGroup + channel) * kernelHeight + kernelRow) * kernelWidth + kernelCol];
+            }
+      const tensors: TfModule.Tensor[] = [];
+      let data: Float32Array | Int32Array | Uint8Array;
+      try {
+        const xTensor = tf.tensor4d(xGroup, [batch, inHeight, inWidth, inChannelsPerGroup]);
+        tensors.push(xTensor);
+        const wTensor = tf.tensor4d(wGroup, [kernelHeight, kernelWidth, inChannelsPerGroup, outChannelsPerGroup]);
+        tensors.push(wTensor);
+        const result = tf.conv2d(xTensor, wTensor, callStride, explicitPadding(pads) as Parameters<Tf['conv2d']>[3], 'NHWC', [dilation[0], dilation[1]]);
+        tensors.push(result);
+        checkResultShape('conv2d', result.shape, [batch, callHeight, callWidth, outChannelsPerGroup]);
+        data = result.dataSync();
+      } finally {
+        for (const tensor of tensors) tensor.dispose();
+      }
+      for (let n = 0; n < batch; n++)
+        for (let filter = 0; filter < outChannelsPerGroup; filter++)
+          for (let outRow = 0; outRow < outHeight; outRow++)
+            for (let outCol = 0; outCol < outWidth; outCol++) {
+              const outChannel = group * outChannelsPerGroup + filter;
+              y[((n * outChannels + outChannel) * outHeight + outRow) * outWidth + outCol] =
+                data[((n * callHeight + outRow * rowStep) * callWidth + outCol * colStep) * outChannelsPerGroup + filter];
+            }
+    }
+    return { y, computeDtype: 'float32' };
   }
 
   async dispose(): Promise<void> {

@@ -9,8 +9,9 @@ import { ConformanceError } from '../src/errors.js';
 import { derivedFixtureFields, type FixtureTensors } from '../src/fixture-io.js';
 import { DATA_FAMILY_DEFINITIONS, exactnessHolds } from '../src/data-families.js';
 import { expectedValues, fixtureTensors, inputTensors, largestMagnitude } from '../src/expected-values.js';
+import { forwardBoundProblem, forwardRule } from '../src/forward-expected.js';
 import { FORMAT_VERSION } from '../src/schemas/fixture-schema.js';
-import type { Dtype, FixtureMeta, OutputName } from '../src/types.js';
+import type { Dtype, FixtureMeta, ForwardExpectation, ForwardMeta, OutputName } from '../src/types.js';
 import { OUTPUT_NAMES } from '../src/types.js';
 import type { FixturePlan } from './fixture-plan.js';
 import type { Backend } from '../backends/backend.js';
@@ -31,11 +32,16 @@ export interface WitnessRecord {
   computeDtype: Dtype;
   rule: 'exact' | 'bound';
   maxErrorInBounds: Record<OutputName, number>;
+  /** The witness's forward against y, when it has a forward and y a finite bound in the precision it computed in. */
+  y?: { computeDtype: Dtype; rule: 'exact' | 'bound'; maxErrorInBounds: number };
 }
 
 export interface BuiltFixture {
   meta: Omit<FixtureMeta, 'files'>;
   tensors: FixtureTensors;
+  /** The expected forward output, and the stable backends whose forward agreed with it (forward.json's witnesses). */
+  forward: ForwardExpectation;
+  forwardWitnesses: ForwardMeta['witnesses'];
   witnessRecords: WitnessRecord[];
 }
 
@@ -56,7 +62,9 @@ export interface FixtureTimings {
 export async function buildFixture(plan: FixturePlan, witnesses: readonly Backend[], timings?: FixtureTimings): Promise<BuiltFixture> {
   const definition = DATA_FAMILY_DEFINITIONS[plan.family];
   const oracleStart = performance.now();
-  const { data, expected, magnitude, lengths } = expectedValues(plan);
+  const { data, expected, magnitude, lengths, forward } = expectedValues(plan);
+  const yProblem = forwardBoundProblem(forward, plan.dtype);
+  if (yProblem !== null) throw new ConformanceError('E_GENERATOR', `fixture ${plan.id}: y has no finite bound in ${plan.dtype}: ${yProblem}`, { id: plan.id });
   if (timings !== undefined) timings.oracleSeconds += (performance.now() - oracleStart) / 1000;
 
   const inputs = inputTensors(data, plan.dtype, plan.geometry);
@@ -95,7 +103,15 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Backen
       }
       maxErrorInBounds[output] = metrics.maxErrorInBounds;
     }
-    witnessRecords.push({ witness: witness.name, version: witness.version, computeDtype: result.computeDtype, rule, maxErrorInBounds });
+    const record: WitnessRecord = { witness: witness.name, version: witness.version, computeDtype: result.computeDtype, rule, maxErrorInBounds };
+    if (witness.forward !== undefined) {
+      const yStart = performance.now();
+      const computed = await witness.forward({ x: inputs.x, w: inputs.w, params: plan.params });
+      if (timings !== undefined) timings.witnessSeconds[witness.name] = (timings.witnessSeconds[witness.name] ?? 0) + (performance.now() - yStart) / 1000;
+      const yRecord = witnessForward(plan.id, witness, forward, data, computed);
+      if (yRecord !== null) record.y = yRecord;
+    }
+    witnessRecords.push(record);
   }
 
   const variantText = plan.variant ? ` (variant ${plan.variant})` : '';
@@ -115,5 +131,45 @@ export async function buildFixture(plan: FixturePlan, witnesses: readonly Backen
     witnesses: { agreed: true, backends: [...new Set(witnesses.map((witness) => witnessBackend(witness.name)))].sort() },
   };
   const tensors = fixtureTensors(inputs, { expected, magnitude });
-  return { meta, tensors, witnessRecords };
+  const yWitnesses = witnessRecords.filter((record) => record.y !== undefined).map((record) => witnessBackend(record.witness));
+  const forwardWitnesses = { agreed: yWitnesses.length > 0, backends: [...new Set(yWitnesses)].sort() };
+  return { meta, tensors, forward, forwardWitnesses, witnessRecords };
+}
+
+/**
+ * Compare a witness's forward with the oracle's y, under y's rule proven again for the
+ * precision the witness computed in (forwardRule) and that precision's bound. Returns the
+ * record, or null when y has no finite bound in that precision (nothing to agree on; the
+ * witness is then not listed in forward.json). A disagreement is E_WITNESS_DISAGREES.
+ */
+function witnessForward(
+  id: string,
+  witness: Backend,
+  forward: ForwardExpectation,
+  data: { x: Float64Array; w: Float64Array },
+  computed: { y: Float64Array; computeDtype: Dtype },
+): WitnessRecord['y'] | null {
+  const rule = forwardRule(data.x, data.w, forward.yMagnitude.data, computed.computeDtype);
+  if (rule === 'bound' && forwardBoundProblem({ ...forward, rule }, computed.computeDtype) !== null) return null;
+  const metrics = compareOutput({
+    output: 'y',
+    shape: forward.y.shape,
+    dtype: computed.computeDtype,
+    rule,
+    accumulationLength: forward.accumulationLength,
+    expected: forward.y.data,
+    magnitude: forward.yMagnitude.data,
+    got: computed.y,
+  });
+  if (metrics.failingElements > 0) {
+    const worst = metrics.worst;
+    const where = worst ? `[${worst.index.join(', ')}]: expected ${worst.expected}, got ${worst.got}, bound ${worst.bound}` : '';
+    throw new ConformanceError(
+      'E_WITNESS_DISAGREES',
+      `fixture ${id}: witness ${witness.name} ${witness.version} (${computed.computeDtype}, rule ${rule}) contradicts the oracle on y ` +
+        `${where} (${metrics.failingElements} of ${metrics.elements} elements out of bound, max ${metrics.maxErrorInBounds.toPrecision(3)} bounds)`,
+      { id, witness: witness.name, output: 'y', worst },
+    );
+  }
+  return { computeDtype: computed.computeDtype, rule, maxErrorInBounds: metrics.maxErrorInBounds };
 }

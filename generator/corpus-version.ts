@@ -4,7 +4,7 @@
  * different corpus under the version already in the target folder.
  *   major: the fixture format changed; minor: fixtures added; patch: expected values or data changed.
  */
-export const CORPUS_VERSION = '1.1.0';
+export const CORPUS_VERSION = '1.2.0';
 export const GENERATOR_NAME = 'conv2d-backward-conformance';
 /** Kept equal to package.json's version (a test checks it). */
 export const GENERATOR_VERSION = '0.1.0';

@@ -1,5 +1,5 @@
 /**
- * Writes schema/fixture.schema.json, schema/manifest.schema.json and schema/report.schema.json from the
+ * Writes schema/fixture.schema.json, schema/forward.schema.json, schema/manifest.schema.json and schema/report.schema.json from the
  * TypeScript schema objects in src/schemas/ (the source of truth).
  *
  *   npm run emit-schemas             write the files
@@ -12,12 +12,14 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../src/atomic-write.js';
 import { schemaDir } from '../src/paths.js';
 import { fixtureSchema } from '../src/schemas/fixture-schema.js';
+import { forwardSchema } from '../src/schemas/forward-schema.js';
 import { manifestSchema } from '../src/schemas/manifest-schema.js';
 import { reportSchema } from '../src/schemas/report-schema.js';
 
 /** The emitted files: name in schema/ and the object it holds. */
 export const SCHEMA_FILES: readonly { file: string; schema: object }[] = [
   { file: 'fixture.schema.json', schema: fixtureSchema },
+  { file: 'forward.schema.json', schema: forwardSchema },
   { file: 'manifest.schema.json', schema: manifestSchema },
   { file: 'report.schema.json', schema: reportSchema },
 ];

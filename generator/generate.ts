@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { replaceDirectoryAtomically, statIfExists, writeFileAtomic } from '../src/atomic-write.js';
 import { checkReplaceableDestination } from '../src/corpus-destination.js';
 import { ConformanceError } from '../src/errors.js';
-import { writeFixtureFolder } from '../src/fixture-io.js';
+import { writeFixtureFolder, writeForwardFiles } from '../src/fixture-io.js';
 import { buildManifest, CORPUS_AUXILIARY_FILES, loadManifest, MANIFEST_FILE, manifestEntryFor, serializeManifest, writeManifest } from '../src/manifest.js';
 import type { DataFamily, Manifest, ManifestEntry } from '../src/types.js';
 import { buildFixture, WITNESS_BACKENDS, witnessBackend, type FixtureTimings, type WitnessRecord } from './build-fixture.js';
@@ -114,8 +114,9 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
       const writeStart = performance.now();
       const folder = join(temporaryDir, plan.id);
       const written = await writeFixtureFolder(folder, built.meta, built.tensors);
-      entries.push(manifestEntryFor(written.meta, written.metaSha256));
-      totalBytes += written.bytes;
+      const writtenForward = await writeForwardFiles(folder, written.meta, built.forward, built.forwardWitnesses);
+      entries.push(manifestEntryFor(written.meta, written.metaSha256, writtenForward));
+      totalBytes += written.bytes + writtenForward.bytes;
       timings.writingSeconds += (performance.now() - writeStart) / 1000;
       witnessReport[plan.id] = built.witnessRecords;
       perFamily[plan.family] = (perFamily[plan.family] ?? 0) + 1;
@@ -138,7 +139,7 @@ export async function generateCorpus(options: GenerateOptions): Promise<Generate
     totalBytes += Buffer.byteLength(serializeManifest(manifest));
     const report = {
       corpusVersion: CORPUS_VERSION,
-      note: 'Per fixture and witness: the backend that recomputed the gradients, the precision it computed in, and its largest error in units of the bound. Not part of the corpus digest.',
+      note: 'Per fixture and witness: the backend that recomputed the gradients (and y, under "y"), the precision it computed in, and its largest error in units of the bound. Not part of the corpus digest.',
       witnesses: options.witnesses.map((witness) => ({ name: witness.name, version: witness.version })),
       fixtures: witnessReport,
     };

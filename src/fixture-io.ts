@@ -1,10 +1,12 @@
 /**
- * One fixture folder on disk: nine .npy files and fixture.json.
+ * One fixture folder on disk: nine .npy files and fixture.json, and (corpus 1.2.0
+ * and later) the expected forward output in three more files.
  *
  *   x.npy w.npy dy.npy                                  inputs, in the fixture's dtype
  *   dx.npy dw.npy db.npy                                expected gradients, float64
  *   dx-magnitude.npy dw-magnitude.npy db-magnitude.npy  float64 sums of |products|
  *   fixture.json                                        FixtureMeta
+ *   y.npy y-magnitude.npy forward.json                  y = conv(x, w), its magnitude, ForwardMeta (optional)
  *
  * Writing is deterministic (same input, same bytes). Reading checks everything
  * fixture.json promises: its schema, its internal consistency, and each file's
@@ -15,12 +17,13 @@ import { basename, join, sep } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { DTYPE_INFO } from './dtype.js';
 import { ConformanceError, describeValue, isConformanceError } from './errors.js';
-import { accumulationLengths, conv2dBackwardGeometry, resolvePadding, type Conv2dGeometry } from './geometry.js';
+import { accumulationLengths, conv2dBackwardGeometry, conv2dGeometry, forwardAccumulationLength, resolvePadding, type Conv2dGeometry } from './geometry.js';
 import { sha256Hex } from './hash.js';
 import { encodeNpyHeader, formatShape, readNpy, writeNpy } from './npy.js';
 import { readRegularFileSync } from './regular-file.js';
-import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, magnitudeTensorName, type FixtureTensorName, tensorFileName } from './schemas/fixture-schema.js';
-import { validateFixtureMeta } from './schemas/validate.js';
+import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, FORMAT_VERSION, magnitudeTensorName, type FixtureTensorName, tensorFileName } from './schemas/fixture-schema.js';
+import { FORWARD_META_FILE, FORWARD_TENSOR_NAMES, forwardTensorFileName, type ForwardTensorName } from './schemas/forward-schema.js';
+import { validateFixtureMeta, validateForwardMeta } from './schemas/validate.js';
 import {
   OUTPUT_NAMES,
   type Dtype,
@@ -29,6 +32,7 @@ import {
   type FixtureTolerance,
   type Float64Tensor,
   type ForwardExpectation,
+  type ForwardMeta,
   type InputName,
   type OutputName,
   type Tensor,
@@ -58,8 +62,13 @@ export interface LoadedFixture extends FixtureTensors {
 }
 
 export interface LoadFixtureOptions {
-  /** Compare each file's sha256 with fixture.json (default true). */
+  /** Compare each file's sha256 with fixture.json (and forward.json; default true). */
   verifyChecksums?: boolean;
+  /**
+   * The fixture's forward.json, already read and validated (checkCorpus's VerifiedFixture.forward):
+   * null when the folder has none. Default: read forward.json from the folder when it is there.
+   */
+  forwardMeta?: ForwardMeta | null;
 }
 
 /** The largest fixture.json read (a real one is a few KB); a larger file is refused unread. */
@@ -342,7 +351,10 @@ export function loadFixtureTensors(folder: string, meta: FixtureMeta, options: L
   for (const name of FIXTURE_TENSOR_NAMES) {
     tensors[name] = decodeTensorFile(folder, meta, name, readTensorFile(folder, meta, name, verifyChecksums));
   }
-  return { meta, dir: folder, ...(tensors as FixtureTensors) };
+  const forwardMeta = options.forwardMeta === undefined ? readForwardMeta(folder, meta)?.forward : options.forwardMeta;
+  const loaded: LoadedFixture = { meta, dir: folder, ...(tensors as FixtureTensors) };
+  if (forwardMeta !== null && forwardMeta !== undefined) loaded.forward = loadForwardTensors(folder, forwardMeta, verifyChecksums);
+  return loaded;
 }
 
 /** What writeFixtureFolder wrote. */
@@ -407,6 +419,205 @@ export async function writeFixtureFolder(dir: string, meta: Omit<FixtureMeta, 'f
   await writeFileAtomic(source, text);
   const metaBytes = Buffer.byteLength(text);
   return { meta: full, metaSha256: sha256Hex(text), bytes: encoded.reduce((sum, { bytes }) => sum + bytes.length, metaBytes) };
+}
+
+// ---------------------------------------------------------------------------
+// forward.json, y.npy, y-magnitude.npy (corpus 1.2.0 and later)
+
+const FORWARD_DESCRIPTION =
+  "Expected forward output of this fixture's x and w (fixture.json params): y = conv(x, w) without bias, " +
+  'y[n, o, oh, ow] = sum over (c, kh, kw) of x[n, g*C/groups + c, oh*SH - top + kh*DH, ow*SW - left + kw*DW] * w[o, c, kh, kw] ' +
+  '(g the group of o; taps in the padding add nothing), in float64; y-magnitude = conv(|x|, |w|). Judged by tolerance like fixture.json\'s outputs.';
+
+/**
+ * What the schema cannot say about forward.json: it must belong to its fixture.json
+ * (same id) and follow from its geometry and dtype: shape [N, Cout, OH, OW] (src/geometry.ts),
+ * accumulation length (C/groups)*KH*KW, the dtype's unit roundoff and subnormal spacing.
+ * Throws E_FIXTURE naming `source`, the field, what was expected and what was found.
+ */
+export function checkForwardConsistency(forward: ForwardMeta, meta: FixtureMeta, source: string): void {
+  const fail = (message: string, context: Record<string, unknown> = {}): never => {
+    throw fixtureError(`${source}: ${message}`, { source, id: meta.id, ...context });
+  };
+  if (forward.id !== meta.id) fail(`id: expected ${describeValue(meta.id)} (fixture.json's id), found ${describeValue(forward.id)}`);
+  const geometry = conv2dGeometry(meta.shapes.x, meta.shapes.w, meta.params);
+  if (!sameShape(forward.shape, geometry.dyShape)) {
+    fail(`shape: expected ${formatShape(geometry.dyShape)} ([N, Cout, OH, OW] from fixture.json's x, w and params), found ${formatShape(forward.shape)}`, {
+      expected: geometry.dyShape,
+      found: forward.shape,
+    });
+  }
+  const length = forwardAccumulationLength(geometry);
+  const found = forward.tolerance.outputs.y.accumulationLength;
+  if (found !== length) fail(`tolerance.outputs.y.accumulationLength: expected ${length} ((C/groups)*KH*KW from the geometry), found ${found}`);
+  const info = DTYPE_INFO[meta.dtype];
+  if (forward.tolerance.unitRoundoff !== info.unitRoundoff) {
+    fail(`tolerance.unitRoundoff: expected ${info.unitRoundoff} (unit roundoff of ${meta.dtype}), found ${forward.tolerance.unitRoundoff}`);
+  }
+  if (forward.tolerance.underflowSpacing !== info.underflowSpacing) {
+    fail(`tolerance.underflowSpacing: expected ${info.underflowSpacing} (subnormal spacing of ${meta.dtype}), found ${forward.tolerance.underflowSpacing}`);
+  }
+}
+
+/** Parse, schema-validate (E_SCHEMA) and check against its fixture.json (E_FIXTURE) the text of a forward.json. */
+export function parseForwardMeta(text: Uint8Array | string, source: string, meta: FixtureMeta): ForwardMeta {
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof text === 'string' ? text : new TextDecoder('utf-8', { fatal: true }).decode(text));
+  } catch (error) {
+    throw fixtureError(`${source}: expected JSON, found text that does not parse: ${(error as Error).message}`, { source });
+  }
+  const forward = validateForwardMeta(value, source);
+  checkForwardConsistency(forward, meta, source);
+  return forward;
+}
+
+/**
+ * forward.json of a fixture folder whose fixture.json is `meta`, read once (a regular file
+ * of at most MAX_FIXTURE_META_BYTES) with the sha256 of its bytes; null when the folder has
+ * none (a corpus before 1.2.0, a saved fuzz failure).
+ */
+export function readForwardMeta(dir: string, meta: FixtureMeta): { forward: ForwardMeta; sha256: string } | null {
+  const source = join(dir, FORWARD_META_FILE);
+  let bytes: Uint8Array;
+  try {
+    bytes = readRegularFileSync(source, 'a fixture file', { max: MAX_FIXTURE_META_BYTES, why: 'a forward.json is under 2 KB' });
+  } catch (error) {
+    if (isConformanceError(error, 'E_MISSING_FILE') && error.context.errno === 'ENOENT') return null;
+    throw error;
+  }
+  return { forward: parseForwardMeta(bytes, source, meta), sha256: sha256Hex(bytes) };
+}
+
+/** The exact size of y.npy or y-magnitude.npy: np.save's header for float64 and forward.json's shape, then the data. */
+export function forwardTensorFileBytes(forward: Pick<ForwardMeta, 'shape'>): number {
+  const elements = forward.shape.reduce((product, length) => product * length, 1);
+  return encodeNpyHeader(DTYPE_INFO.float64.npyDescr, forward.shape).length + elements * DTYPE_INFO.float64.bytes;
+}
+
+/**
+ * A forward tensor file's bytes, read once: a regular file of exactly the size forward.json
+ * implies (E_FILE_SIZE), whose sha256 is forward.json's (E_CHECKSUM; unless verifyChecksum is false).
+ */
+export function readForwardTensorFile(folder: string, forward: ForwardMeta, name: ForwardTensorName, verifyChecksum = true): Uint8Array {
+  const file = forward.files[name];
+  const path = `${folder}${sep}${file.path}`;
+  const bytes = readRegularFileSync(path, 'a fixture file', {
+    exact: forwardTensorFileBytes(forward),
+    why: `np.save's header and data for float64 shape ${formatShape(forward.shape)}, from ${FORWARD_META_FILE}`,
+  });
+  if (verifyChecksum) checkSha256(path, bytes, file.sha256, `sha256 does not match ${FORWARD_META_FILE}`);
+  return bytes;
+}
+
+/** Decode a forward tensor file strictly: float64 and forward.json's shape (E_FIXTURE), everything else E_NPY. */
+export function decodeForwardTensorFile(folder: string, forward: ForwardMeta, name: ForwardTensorName, bytes: Uint8Array): Float64Tensor {
+  const path = `${folder}${sep}${forward.files[name].path}`;
+  const tensor = readNpy(bytes, path, { copy: false });
+  if (tensor.dtype !== 'float64') {
+    throw fixtureError(`${path}: dtype does not match ${FORWARD_META_FILE} files.${name}.dtype: expected float64, found ${tensor.dtype}`, { path, name });
+  }
+  if (!sameShape(tensor.shape, forward.shape)) {
+    throw fixtureError(`${path}: shape does not match ${FORWARD_META_FILE} shape: expected ${formatShape(forward.shape)}, found ${formatShape(tensor.shape)}`, {
+      path,
+      name,
+      expected: forward.shape,
+      found: tensor.shape,
+    });
+  }
+  return tensor as Float64Tensor;
+}
+
+/** y and y-magnitude of a fixture folder whose forward.json is `forward` (read and validated), as a ForwardExpectation. */
+export function loadForwardTensors(folder: string, forward: ForwardMeta, verifyChecksums = true): ForwardExpectation {
+  const [y, yMagnitude] = FORWARD_TENSOR_NAMES.map((name) => decodeForwardTensorFile(folder, forward, name, readForwardTensorFile(folder, forward, name, verifyChecksums)));
+  return { y, yMagnitude, rule: forward.tolerance.rule, accumulationLength: forward.tolerance.outputs.y.accumulationLength };
+}
+
+/** The exact text of forward.json: canonical key order, 2-space indentation, trailing newline. */
+export function serializeForwardMeta(forward: ForwardMeta): string {
+  const canonical: ForwardMeta = {
+    id: forward.id,
+    formatVersion: forward.formatVersion,
+    op: forward.op,
+    description: forward.description,
+    shape: [...forward.shape],
+    files: Object.fromEntries(
+      FORWARD_TENSOR_NAMES.map((name): [string, FixtureFile] => {
+        const file = forward.files[name];
+        return [name, { path: file.path, dtype: file.dtype, sha256: file.sha256 }];
+      }),
+    ) as ForwardMeta['files'],
+    tolerance: {
+      rule: forward.tolerance.rule,
+      unitRoundoff: forward.tolerance.unitRoundoff,
+      underflowSpacing: forward.tolerance.underflowSpacing,
+      outputs: { y: { accumulationLength: forward.tolerance.outputs.y.accumulationLength, magnitude: forward.tolerance.outputs.y.magnitude } },
+    },
+    witnesses: { agreed: forward.witnesses.agreed, backends: [...forward.witnesses.backends] },
+  };
+  return `${JSON.stringify(canonical, null, 2)}\n`;
+}
+
+/** What writeForwardFiles wrote. */
+export interface WrittenForward {
+  forward: ForwardMeta;
+  /** sha256 of the forward.json written. */
+  sha256: string;
+  /** Bytes of the three files. */
+  bytes: number;
+}
+
+/**
+ * Write y.npy, y-magnitude.npy, then forward.json into the fixture folder `dir` (already
+ * written by writeFixtureFolder, whose metadata is `meta`), each atomically. Validated
+ * (schema, consistency with `meta`, y's shape) before anything is written.
+ */
+export async function writeForwardFiles(
+  dir: string,
+  meta: FixtureMeta,
+  forward: ForwardExpectation,
+  witnesses: ForwardMeta['witnesses'],
+): Promise<WrittenForward> {
+  const source = join(dir, FORWARD_META_FILE);
+  const info = DTYPE_INFO[meta.dtype];
+  const placeholderSha256 = '0'.repeat(64);
+  const files = Object.fromEntries(
+    FORWARD_TENSOR_NAMES.map((name): [string, FixtureFile] => [name, { path: forwardTensorFileName(name), dtype: 'float64', sha256: placeholderSha256 }]),
+  ) as ForwardMeta['files'];
+  const draft: ForwardMeta = {
+    id: meta.id,
+    formatVersion: FORMAT_VERSION,
+    op: 'conv2d_forward',
+    description: FORWARD_DESCRIPTION,
+    shape: [...meta.shapes.dy],
+    files,
+    tolerance: {
+      rule: forward.rule,
+      unitRoundoff: info.unitRoundoff,
+      underflowSpacing: info.underflowSpacing,
+      outputs: { y: { accumulationLength: forward.accumulationLength, magnitude: 'y-magnitude' } },
+    },
+    witnesses: { agreed: witnesses.agreed, backends: [...witnesses.backends] },
+  };
+  const checked = validateForwardMeta(draft, source);
+  checkForwardConsistency(checked, meta, source);
+  const tensors: Record<ForwardTensorName, Tensor> = { y: forward.y, 'y-magnitude': forward.yMagnitude };
+  const encoded: { file: string; bytes: Uint8Array }[] = [];
+  for (const name of FORWARD_TENSOR_NAMES) {
+    const tensor = tensors[name];
+    if (tensor.dtype !== 'float64' || !sameShape(tensor.shape, checked.shape)) {
+      throw fixtureError(`${dir}: tensor ${name}: expected float64 shape ${formatShape(checked.shape)}, found ${tensor.dtype} shape ${formatShape(tensor.shape)}`, { dir, name });
+    }
+    const file = files[name].path;
+    const bytes = writeNpy(tensor, join(dir, file));
+    encoded.push({ file, bytes });
+    files[name].sha256 = sha256Hex(bytes);
+  }
+  const text = serializeForwardMeta(checked);
+  for (const { file, bytes } of encoded) await writeFileAtomic(join(dir, file), bytes);
+  await writeFileAtomic(source, text);
+  return { forward: checked, sha256: sha256Hex(text), bytes: encoded.reduce((sum, { bytes }) => sum + bytes.length, Buffer.byteLength(text)) };
 }
 
 /**

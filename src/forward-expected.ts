@@ -38,8 +38,8 @@ function largest(values: Float64Array): number {
  * and partial sum is an integer) and max(yMagnitude) <= 2^p in `dtype` (exactnessHolds);
  * otherwise 'bound'.
  */
-export function forwardRule(x: Float64Tensor, w: Float64Tensor, yMagnitude: Float64Tensor, dtype: Dtype): ForwardExpectation['rule'] {
-  return allIntegers(x.data) && allIntegers(w.data) && exactnessHolds(largest(yMagnitude.data), dtype) ? 'exact' : 'bound';
+export function forwardRule(x: Float64Array, w: Float64Array, yMagnitude: Float64Array, dtype: Dtype): ForwardExpectation['rule'] {
+  return allIntegers(x) && allIntegers(w) && exactnessHolds(largest(yMagnitude), dtype) ? 'exact' : 'bound';
 }
 
 /**
@@ -50,7 +50,7 @@ export function forwardExpectation(x: Float64Tensor, w: Float64Tensor, params: C
   const geometry = conv2dGeometry(x.shape, w.shape, params);
   const y = conv2dForward(x, w, undefined, params);
   const yMagnitude = conv2dForward(absolute(x), absolute(w), undefined, params);
-  return { y, yMagnitude, rule: forwardRule(x, w, yMagnitude, dtype), accumulationLength: forwardAccumulationLength(geometry) };
+  return { y, yMagnitude, rule: forwardRule(x.data, w.data, yMagnitude.data, dtype), accumulationLength: forwardAccumulationLength(geometry) };
 }
 
 /**

@@ -9,12 +9,23 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from './atomic-write.js';
 import { ConformanceError, describeValue, isConformanceError, type ErrorCode } from './errors.js';
-import { decodeTensorFile, MAX_FIXTURE_META_BYTES, parseFixtureMeta, readFixtureMeta, readTensorFile } from './fixture-io.js';
+import {
+  decodeForwardTensorFile,
+  decodeTensorFile,
+  MAX_FIXTURE_META_BYTES,
+  parseFixtureMeta,
+  parseForwardMeta,
+  readFixtureMeta,
+  readForwardMeta,
+  readForwardTensorFile,
+  readTensorFile,
+} from './fixture-io.js';
 import { sha256Hex } from './hash.js';
 import { describeFileKind, MAX_READ_BYTES, readRegularFileSync } from './regular-file.js';
 import { FIXTURE_META_FILE, FIXTURE_TENSOR_NAMES, FORMAT_VERSION, tensorFileName, type FixtureTensorName } from './schemas/fixture-schema.js';
+import { FORWARD_META_FILE, FORWARD_TENSOR_NAMES, forwardTensorFileName } from './schemas/forward-schema.js';
 import { validateManifest } from './schemas/validate.js';
-import type { FixtureMeta, Manifest, ManifestEntry } from './types.js';
+import type { FixtureMeta, ForwardMeta, Manifest, ManifestEntry } from './types.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
@@ -77,18 +88,25 @@ export function computeCorpusDigest(entries: readonly ManifestEntry[]): string {
   return hash.digest('hex');
 }
 
-/** The manifest entry of a fixture, given its metadata and the sha256 of its fixture.json. */
-export function manifestEntryFor(meta: FixtureMeta, fixtureJsonSha256: string): ManifestEntry {
+/**
+ * The manifest entry of a fixture, given its metadata and the sha256 of its fixture.json,
+ * and when it has one, its forward.json and that file's sha256.
+ */
+export function manifestEntryFor(meta: FixtureMeta, fixtureJsonSha256: string, forward?: { forward: ForwardMeta; sha256: string }): ManifestEntry {
   const files: Record<string, string> = { [FIXTURE_META_FILE]: fixtureJsonSha256 };
   for (const file of Object.values(meta.files)) files[file.path] = file.sha256;
+  if (forward !== undefined) {
+    files[FORWARD_META_FILE] = forward.sha256;
+    for (const file of Object.values(forward.forward.files)) files[file.path] = file.sha256;
+  }
   const sorted = Object.fromEntries(Object.entries(files).sort(([a], [b]) => compareText(a, b)));
   return { id: meta.id, path: meta.id, family: meta.family, dtype: meta.dtype, tags: [...meta.tags], files: sorted };
 }
 
-/** Read a fixture folder (fixture.json read once and validated) and return its manifest entry. */
+/** Read a fixture folder (fixture.json and forward.json when present, each read once and validated) and return its manifest entry. */
 export async function readManifestEntry(fixtureDir: string): Promise<ManifestEntry> {
   const { meta, sha256 } = readFixtureMeta(fixtureDir);
-  return manifestEntryFor(meta, sha256);
+  return manifestEntryFor(meta, sha256, readForwardMeta(fixtureDir, meta) ?? undefined);
 }
 
 /** A complete manifest: entries sorted by id, count and digest computed, schema-checked. */
@@ -171,6 +189,8 @@ export interface VerifiedFixture {
   /** The fixture's folder (absolute when corpusDir is). */
   folder: string;
   meta: FixtureMeta;
+  /** Its forward.json (read once, checked against the manifest and fixture.json); null when the fixture has none. */
+  forward: ForwardMeta | null;
 }
 
 /** What checkCorpus found. */
@@ -282,6 +302,7 @@ export async function checkCorpus(corpusDir: string, options: CheckCorpusOptions
 
     const metaPath = `${entry.path}/${FIXTURE_META_FILE}`;
     let meta: FixtureMeta | undefined;
+    let verified: FixtureMeta | undefined;
     if (present.get(FIXTURE_META_FILE) === 'a regular file') {
       const metaSource = join(folder, FIXTURE_META_FILE);
       const metaBytes = attempt(problems, metaPath, metaSource, () =>
@@ -297,11 +318,48 @@ export async function checkCorpus(corpusDir: string, options: CheckCorpusOptions
         if (meta !== undefined) {
           const disagreements = entryDisagreements(entry, meta, metaPath);
           problems.push(...disagreements);
-          if (sameBytes && disagreements.length === 0) fixtures.push({ entry, folder, meta });
+          if (sameBytes && disagreements.length === 0) verified = meta;
           else intact = false;
         }
       }
     }
+    // forward.json (corpus 1.2.0 and later): listed with y.npy and y-magnitude.npy (the schema requires the three together).
+    let forward: ForwardMeta | null = null;
+    let forwardIntact = true;
+    if (FORWARD_META_FILE in entry.files && present.get(FORWARD_META_FILE) === 'a regular file' && meta !== undefined) {
+      const forwardPath = `${entry.path}/${FORWARD_META_FILE}`;
+      const forwardSource = join(folder, FORWARD_META_FILE);
+      const forwardBytes = attempt(problems, forwardPath, forwardSource, () =>
+        readRegularFileSync(forwardSource, 'a fixture file', { max: MAX_FIXTURE_META_BYTES, why: 'a forward.json is under 2 KB' }),
+      );
+      const fixtureMeta = meta;
+      const parsed = forwardBytes === undefined ? undefined : attempt(problems, forwardPath, forwardSource, () => parseForwardMeta(forwardBytes, forwardSource, fixtureMeta));
+      if (forwardBytes !== undefined) {
+        const found = sha256Hex(forwardBytes);
+        if (found !== entry.files[FORWARD_META_FILE]) {
+          problems.push({ path: forwardPath, code: 'E_CHECKSUM', problem: `bytes changed: sha256 expected ${entry.files[FORWARD_META_FILE]} (${MANIFEST_FILE}), found ${found}` });
+          forwardIntact = false;
+        }
+      }
+      if (parsed !== undefined) {
+        for (const file of Object.values(parsed.files)) {
+          if (entry.files[file.path] !== file.sha256) {
+            problems.push({
+              path: forwardPath,
+              code: 'E_MANIFEST',
+              problem: `files sha256 of ${file.path} disagrees with ${MANIFEST_FILE}: manifest has ${describeValue(entry.files[file.path])}, ${FORWARD_META_FILE} has ${describeValue(file.sha256)}`,
+            });
+            forwardIntact = false;
+          }
+        }
+        if (forwardIntact) forward = parsed;
+      } else {
+        forwardIntact = false;
+      }
+    }
+    const forwardListed = FORWARD_META_FILE in entry.files;
+    if (verified !== undefined && (!forwardListed || forward !== null)) fixtures.push({ entry, folder, meta: verified, forward });
+    if (forwardListed && !forwardIntact) intact = false;
     if (options.tensors === 'later') continue;
 
     // Each tensor file: read once (its size from fixture.json when that parsed), hashed against the manifest.
@@ -326,11 +384,41 @@ export async function checkCorpus(corpusDir: string, options: CheckCorpusOptions
       }
       tensorBytes.set(name, bytes);
     }
+    // y.npy and y-magnitude.npy: read once (their size from forward.json when that parsed), hashed against the manifest.
+    const forwardBytes = new Map<(typeof FORWARD_TENSOR_NAMES)[number], Uint8Array>();
+    for (const name of FORWARD_TENSOR_NAMES) {
+      const fileName = forwardTensorFileName(name);
+      if (present.get(fileName) !== 'a regular file' || !(fileName in entry.files)) continue;
+      const path = `${entry.path}/${fileName}`;
+      const absolute = join(folder, fileName);
+      const listedForward = forward;
+      const bytes = attempt(problems, path, absolute, () =>
+        listedForward !== null ? readForwardTensorFile(folder, listedForward, name, false) : readRegularFileSync(absolute, 'a fixture file', { max: MAX_READ_BYTES, why: 'the largest file read' }),
+      );
+      if (bytes === undefined) {
+        intact = false;
+        continue;
+      }
+      const found = sha256Hex(bytes);
+      if (found !== entry.files[fileName]) {
+        problems.push({ path, code: 'E_CHECKSUM', problem: `bytes changed: sha256 expected ${entry.files[fileName]} (${MANIFEST_FILE}), found ${found}` });
+        intact = false;
+        continue;
+      }
+      forwardBytes.set(name, bytes);
+    }
     if (options.tensors === 'decode' && intact && meta !== undefined) {
-      const verified = meta;
+      const verifiedMeta = meta;
       for (const [name, bytes] of tensorBytes) {
         const absolute = join(folder, tensorFileName(name));
-        attempt(problems, `${entry.path}/${tensorFileName(name)}`, absolute, () => decodeTensorFile(folder, verified, name, bytes));
+        attempt(problems, `${entry.path}/${tensorFileName(name)}`, absolute, () => decodeTensorFile(folder, verifiedMeta, name, bytes));
+      }
+      const verifiedForward = forward;
+      if (verifiedForward !== null) {
+        for (const [name, bytes] of forwardBytes) {
+          const absolute = join(folder, forwardTensorFileName(name));
+          attempt(problems, `${entry.path}/${forwardTensorFileName(name)}`, absolute, () => decodeForwardTensorFile(folder, verifiedForward, name, bytes));
+        }
       }
     }
   }

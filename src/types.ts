@@ -132,6 +132,35 @@ export interface FixtureMeta {
   witnesses: { agreed: boolean; backends: string[] };
 }
 
+/** The tolerance numbers of y in forward.json: fixture.json's tolerance, with the one output y. */
+export interface ForwardTolerance {
+  /** 'exact' when every partial sum of y is representable in the fixture's dtype (proven per fixture), else 'bound'. */
+  rule: 'exact' | 'bound';
+  unitRoundoff: number;
+  underflowSpacing: number;
+  outputs: { y: { accumulationLength: number; magnitude: 'y-magnitude' } };
+}
+
+/**
+ * forward.json (corpus 1.2.0 and later), beside fixture.json in a fixture folder: the
+ * expected forward output y = conv(x, w) (no bias) of the fixture's own x and w, in
+ * y.npy, with its magnitude conv(|x|, |w|) in y-magnitude.npy (both float64, NCHW).
+ * fixture.json does not mention it: a folder without it is a fixture without y.
+ */
+export interface ForwardMeta {
+  /** The fixture's id (its folder name). */
+  id: string;
+  formatVersion: number;
+  op: 'conv2d_forward';
+  description: string;
+  /** y's shape, [N, Cout, OH, OW] (fixture.json's shapes.dy). */
+  shape: number[];
+  files: { y: FixtureFile; 'y-magnitude': FixtureFile };
+  tolerance: ForwardTolerance;
+  /** The backends whose forward agreed with y within the bound of the precision they computed in. */
+  witnesses: { agreed: boolean; backends: string[] };
+}
+
 /** One fixture in the manifest. */
 export interface ManifestEntry {
   id: string;

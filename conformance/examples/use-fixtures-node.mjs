@@ -9,9 +9,10 @@
  *   CONV2D_FIXTURES_PER_FAMILY=3 node use-fixtures-node.mjs   the first 3 fixtures (by id) of each family
  *
  * Prints one line per failing fixture and a summary; exit status 0 when all pass.
- * Replace `conv2dBackward` below with a call into your implementation.
+ * Replace `conv2dBackward` below with a call into your implementation (and `conv2dForward`,
+ * which is checked against y.npy in fixtures that have it, with yours or with `() => null`).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -138,6 +139,41 @@ export function conv2dBackward(x, w, dy, { stride, dilation, pads, groups }, dty
   return { dx: round(dx), dw: round(dw), db: round(db) };
 }
 
+// The forward the backward belongs to, if you have one: y = conv(x, w), no bias, as a
+// flat NCHW array [N, Cout, OH, OW] of `dtype` values (checked against y.npy when a
+// fixture has it, corpus 1.2.0 and later). Replace it with yours too, or return null.
+
+export function conv2dForward(x, w, { stride, dilation, pads, groups }, dtype, [outHeight, outWidth]) {
+  const [batch, channels, height, width] = x.shape;
+  const [outChannels, groupChannels, kernelHeight, kernelWidth] = w.shape;
+  const groupOutChannels = outChannels / groups;
+  const y = new Float64Array(batch * outChannels * outHeight * outWidth);
+  for (let n = 0; n < batch; n++) {
+    for (let outChannel = 0; outChannel < outChannels; outChannel++) {
+      const group = Math.floor(outChannel / groupOutChannels);
+      for (let outRow = 0; outRow < outHeight; outRow++) {
+        for (let outCol = 0; outCol < outWidth; outCol++) {
+          let sum = 0;
+          for (let groupChannel = 0; groupChannel < groupChannels; groupChannel++) {
+            const channel = group * groupChannels + groupChannel;
+            for (let kernelRow = 0; kernelRow < kernelHeight; kernelRow++) {
+              const row = outRow * stride[0] + kernelRow * dilation[0] - pads.top;
+              if (row < 0 || row >= height) continue;
+              for (let kernelCol = 0; kernelCol < kernelWidth; kernelCol++) {
+                const col = outCol * stride[1] + kernelCol * dilation[1] - pads.left;
+                if (col < 0 || col >= width) continue;
+                sum += x.values[((n * channels + channel) * height + row) * width + col] * w.values[((outChannel * groupChannels + groupChannel) * kernelHeight + kernelRow) * kernelWidth + kernelCol];
+              }
+            }
+          }
+          y[((n * outChannels + outChannel) * outHeight + outRow) * outWidth + outCol] = sum;
+        }
+      }
+    }
+  }
+  return y.map((value) => roundToDtype(value, dtype));
+}
+
 // ---------------------------------------------------------------------------
 // The tolerance rule, from fixture.json's numbers (docs/tolerance.md in the
 // conv2d-backward-conformance repository). Keep this part as it is.
@@ -164,38 +200,43 @@ export function matches(got, expected, magnitude, { rule, dtype, accumulationLen
 // ---------------------------------------------------------------------------
 // Run every fixture of a corpus.
 
+/** Judge one output (values of `dtype`) against its expected values and magnitudes; a problem line, or null. */
+function checkOutput(output, values, expected, magnitude, tolerance, dtype, accumulationLength) {
+  if (values.length !== expected.length) return `${output}: ${values.length} values, expected ${expected.length}`;
+  const rule = { rule: tolerance.rule, dtype, accumulationLength, unitRoundoff: tolerance.unitRoundoff, underflowSpacing: tolerance.underflowSpacing };
+  let failing = 0;
+  let first = -1;
+  for (let index = 0; index < expected.length; index++) {
+    if (!matches(values[index], expected[index], magnitude[index], rule)) {
+      failing += 1;
+      if (first < 0) first = index;
+    }
+  }
+  if (failing === 0) return null;
+  const bound = errorBound(expected[first], magnitude[first], accumulationLength, tolerance.unitRoundoff, tolerance.underflowSpacing);
+  return `${output}: ${failing} of ${expected.length} elements fail (${tolerance.rule}); first at flat index ${first}: got ${values[first]}, expected ${expected[first]}, bound ${bound}`;
+}
+
 export function checkFixture(folder) {
   const meta = JSON.parse(readFileSync(join(folder, 'fixture.json'), 'utf8'));
   const load = (name) => readNpy(join(folder, meta.files[name].path));
   const { tolerance } = meta;
-  const got = conv2dBackward(load('x'), load('w'), load('dy'), meta.params, meta.dtype);
+  const [x, w] = [load('x'), load('w')];
+  const got = conv2dBackward(x, w, load('dy'), meta.params, meta.dtype);
   const problems = [];
   for (const output of ['dx', 'dw', 'db']) {
-    const expected = load(output).values;
-    const magnitude = load(tolerance.outputs[output].magnitude).values;
-    const values = got[output];
-    if (values.length !== expected.length) {
-      problems.push(`${output}: ${values.length} values, expected ${expected.length}`);
-      continue;
-    }
-    const rule = {
-      rule: tolerance.rule,
-      dtype: meta.dtype,
-      accumulationLength: tolerance.outputs[output].accumulationLength,
-      unitRoundoff: tolerance.unitRoundoff,
-      underflowSpacing: tolerance.underflowSpacing,
-    };
-    let failing = 0;
-    let first = -1;
-    for (let index = 0; index < expected.length; index++) {
-      if (!matches(values[index], expected[index], magnitude[index], rule)) {
-        failing += 1;
-        if (first < 0) first = index;
-      }
-    }
-    if (failing > 0) {
-      const bound = errorBound(expected[first], magnitude[first], rule.accumulationLength, tolerance.unitRoundoff, tolerance.underflowSpacing);
-      problems.push(`${output}: ${failing} of ${expected.length} elements fail (${tolerance.rule}); first at flat index ${first}: got ${values[first]}, expected ${expected[first]}, bound ${bound}`);
+    const { accumulationLength, magnitude } = tolerance.outputs[output];
+    const problem = checkOutput(output, got[output], load(output).values, load(magnitude).values, tolerance, meta.dtype, accumulationLength);
+    if (problem !== null) problems.push(problem);
+  }
+  // y, when the fixture has it (forward.json: corpus 1.2.0 and later) and you have a forward.
+  if (existsSync(join(folder, 'forward.json'))) {
+    const forward = JSON.parse(readFileSync(join(folder, 'forward.json'), 'utf8'));
+    const y = conv2dForward(x, w, meta.params, meta.dtype, forward.shape.slice(2));
+    if (y !== null) {
+      const read = (name) => readNpy(join(folder, forward.files[name].path)).values;
+      const problem = checkOutput('y', y, read('y'), read(forward.tolerance.outputs.y.magnitude), forward.tolerance, meta.dtype, forward.tolerance.outputs.y.accumulationLength);
+      if (problem !== null) problems.push(problem);
     }
   }
   return { id: meta.id, family: meta.family, problems };

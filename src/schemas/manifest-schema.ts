@@ -5,6 +5,7 @@
 import type { JSONSchemaType } from 'ajv/dist/2020.js';
 import { DATA_FAMILIES, DTYPES, type Manifest, type ManifestEntry } from '../types.js';
 import { FIXTURE_FILE_NAMES, FORMAT_VERSION, KEBAB_CASE_PATTERN, SHA256_PATTERN } from './fixture-schema.js';
+import { FORWARD_FILE_NAMES } from './forward-schema.js';
 
 /** Semantic Versioning 2.0.0 (the pattern semver.org suggests). */
 export const SEMVER_PATTERN =
@@ -20,9 +21,10 @@ const entrySchema: JSONSchemaType<ManifestEntry> = {
     tags: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
     files: {
       type: 'object',
-      description: 'File name inside the folder -> sha256 of its bytes, fixture.json included.',
-      properties: Object.fromEntries(FIXTURE_FILE_NAMES.map((name) => [name, { type: 'string', pattern: SHA256_PATTERN }])),
+      description: 'File name inside the folder -> sha256 of its bytes, fixture.json included; forward.json, y.npy and y-magnitude.npy (corpus 1.2.0 and later) come together.',
+      properties: Object.fromEntries([...FIXTURE_FILE_NAMES, ...FORWARD_FILE_NAMES].map((name) => [name, { type: 'string', pattern: SHA256_PATTERN }])),
       required: [...FIXTURE_FILE_NAMES],
+      dependentRequired: Object.fromEntries(FORWARD_FILE_NAMES.map((name) => [name, FORWARD_FILE_NAMES.filter((other) => other !== name)])),
       additionalProperties: false,
     },
   },

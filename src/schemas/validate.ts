@@ -5,8 +5,9 @@
  */
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import { ConformanceError, describeValue } from '../errors.js';
-import type { FixtureMeta, Manifest } from '../types.js';
+import type { FixtureMeta, ForwardMeta, Manifest } from '../types.js';
 import { fixtureSchema } from './fixture-schema.js';
+import { forwardSchema } from './forward-schema.js';
 import { KEBAB_CASE_PATTERN, SHA256_PATTERN } from './fixture-schema.js';
 import { SEMVER_PATTERN, manifestSchema } from './manifest-schema.js';
 
@@ -22,6 +23,7 @@ export const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true })
 
 let fixtureValidator: ValidateFunction<FixtureMeta> | undefined;
 let manifestValidator: ValidateFunction<Manifest> | undefined;
+let forwardValidator: ValidateFunction<ForwardMeta> | undefined;
 
 /** One schema violation: the JSON pointer of the offending value and what is wrong with it. */
 export interface SchemaProblem {
@@ -98,4 +100,9 @@ export function validateFixtureMeta(value: unknown, source: string): FixtureMeta
 /** Check a parsed manifest.json against the manifest schema. */
 export function validateManifest(value: unknown, source: string): Manifest {
   return validateWith((manifestValidator ??= ajv.compile(manifestSchema)), value, source, 'manifest.json');
+}
+
+/** Check a parsed forward.json against the forward schema. */
+export function validateForwardMeta(value: unknown, source: string): ForwardMeta {
+  return validateWith((forwardValidator ??= ajv.compile(forwardSchema)), value, source, 'forward.json');
 }

@@ -5,7 +5,8 @@
  *   conformance/examples/use-fixtures-node.mjs   (plain node)
  * Against the real bundled corpus each must pass every fixture the manifest lists;
  * against a copy of a small subset where one expected dx value was changed (and the
- * checksums updated, so the corpus still verifies) each must fail that fixture alone.
+ * checksums updated, so the corpus still verifies) each must fail that fixture alone,
+ * and the node example likewise where one expected y value (forward.json) was changed.
  *
  * Python: $PYTHON, else python3, with numpy and pytest. When it is missing the
  * pytest example is skipped with the reason, except under CI (CI set), where that is
@@ -168,6 +169,37 @@ t.test('node example: a changed expected value fails that fixture alone', async 
   t.match(result.stdout, `FAIL ${brokenId}\n  dx: 1 of ${dxElements} elements fail (exact); first at flat index 0: got ${trueValue}, expected ${writtenValue}, bound `);
   t.equal((result.stdout.match(/^FAIL /gm) ?? []).length, 1, 'one failing fixture');
   t.match(result.stdout, `${broken.ids.length - 1} of ${broken.ids.length} fixtures passed`);
+});
+
+t.test('node example: a changed expected y (forward.json, corpus 1.2.0) fails that fixture alone', async (t) => {
+  const changed = await copySubsetCorpus(join(root, 'broken-y'));
+  const id = changed.ids[0];
+  const folder = join(changed.dir, id);
+  const meta = await loadFixtureMeta(folder);
+  const forwardPath = join(folder, 'forward.json');
+  const forward = JSON.parse(await readFile(forwardPath, 'utf8'));
+  // The subset's first fixture is of the exact family with small integer x and w: y's own rule is exact too,
+  // and y[0] +- 1 is another representable integer, which a correct forward cannot produce.
+  t.equal(forward.tolerance.rule, 'exact', `${id}: y is judged exactly`);
+  const yPath = join(folder, 'y.npy');
+  const bytes = await readFile(yPath);
+  const header = readNpyHeader(bytes, yPath);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const yTrue = view.getFloat64(header.dataOffset, true);
+  const yWritten = yTrue > 0 ? yTrue - 1 : yTrue + 1;
+  view.setFloat64(header.dataOffset, yWritten, true);
+  await writeFile(yPath, bytes);
+  forward.files.y.sha256 = sha256Hex(bytes);
+  await writeFile(forwardPath, `${JSON.stringify(forward, null, 2)}\n`);
+  const entries = await Promise.all(changed.ids.map((other) => readManifestEntry(join(changed.dir, other))));
+  await writeManifest(changed.dir, buildManifest({ corpusVersion: changed.manifest.corpusVersion, generator: changed.manifest.generator, entries }));
+  t.same(await verifyCorpus(changed.dir, { deep: true }), [], 'a consistent corpus: only the value is wrong');
+
+  const result = await run(process.execPath, [NODE_EXAMPLE, changed.dir], { CONV2D_FIXTURES_PER_FAMILY: undefined });
+  t.equal(result.code, 1);
+  const yElements = meta.shapes.dy.reduce((product, size) => product * size, 1);
+  t.match(result.stdout, `FAIL ${id}\n  y: 1 of ${yElements} elements fail (exact); first at flat index 0: got ${yTrue}, expected ${yWritten}, bound `);
+  t.equal((result.stdout.match(/^FAIL /gm) ?? []).length, 1, 'one failing fixture');
 });
 
 t.test('node example: CONV2D_FIXTURES and CONV2D_FIXTURES_PER_FAMILY select the corpus and the fixtures', async (t) => {

@@ -102,7 +102,7 @@ t.test("forwardRule: exact exactly when the data are integers and max magnitude 
   t.equal(rule(100, 100, 'bfloat16'), 'exact', '200 <= 2^8 in bfloat16');
   t.equal(rule(200, 100, 'bfloat16'), 'bound', '300 > 2^8 in bfloat16');
   const x = float64Tensor([1, 1, 1, 2], [2, 3]);
-  t.equal(forwardRule(x, w, conv2dForward(x, w, undefined, PLAIN), 'float16'), 'exact', 'forwardRule judges the magnitude it is given');
+  t.equal(forwardRule(x.data, w.data, conv2dForward(x, w, undefined, PLAIN).data, 'float16'), 'exact', 'forwardRule judges the magnitude it is given');
 });
 
 t.test('forwardBoundProblem: a too long accumulation, a magnitude that could overflow, none for exact or ordinary y', async (t) => {

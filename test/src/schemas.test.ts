@@ -8,6 +8,7 @@ import { reportSchema } from '../../src/schemas/report-schema.js';
 import { SCHEMA_FILES, emitSchemas, renderSchema, staleSchemas } from '../../generator/emit-schemas.js';
 import { PACKAGE_NAME, bundledCorpusDir, packageRoot, schemaDir } from '../../src/paths.js';
 import { FIXTURE_TENSOR_NAMES, fixtureSchema } from '../../src/schemas/fixture-schema.js';
+import { forwardSchema } from '../../src/schemas/forward-schema.js';
 import { manifestSchema } from '../../src/schemas/manifest-schema.js';
 import { validateFixtureMeta, validateManifest } from '../../src/schemas/validate.js';
 import type { FixtureMeta, Manifest } from '../../src/types.js';
@@ -59,10 +60,10 @@ t.test('the committed schema/*.json files equal the TypeScript schema objects', 
   const folder = await mkdtemp(join(tmpdir(), 'schemas-'));
   t.teardown(() => rm(folder, { recursive: true, force: true }));
   const written = await emitSchemas(folder);
-  t.equal(written.length, 3);
+  t.equal(written.length, 4);
   t.same(await staleSchemas(folder), []);
   t.equal(await readFile(join(folder, 'fixture.schema.json'), 'utf8'), renderSchema(fixtureSchema));
-  t.same(SCHEMA_FILES.map(({ schema }) => schema), [fixtureSchema, manifestSchema, reportSchema]);
+  t.same(SCHEMA_FILES.map(({ schema }) => schema), [fixtureSchema, forwardSchema, manifestSchema, reportSchema]);
 });
 
 t.test('the emitted JSON files work on their own with a fresh Ajv2020', async (t) => {
@@ -73,6 +74,10 @@ t.test('the emitted JSON files work on their own with a fresh Ajv2020', async (t
   t.notOk(fixture({ ...validMeta(), dtype: 'int8' }), 'a bad one fails');
   t.ok(manifest(validManifest()), 'a valid manifest passes');
   t.notOk(manifest({ ...validManifest(), formatVersion: 2 }), 'a bad one fails');
+  const forward = ajv.compile(JSON.parse(readFileSync(join(schemaDir(), 'forward.schema.json'), 'utf8')));
+  const bundled = join(bundledCorpusDir(), 'basic-3x3-pad1-exact-f16', 'forward.json');
+  t.ok(forward(JSON.parse(readFileSync(bundled, 'utf8'))), "a bundled fixture's forward.json passes");
+  t.notOk(forward({ ...JSON.parse(readFileSync(bundled, 'utf8')), op: 'conv2d_backward' }), 'a bad one fails');
 });
 
 t.test('valid documents pass unchanged', async (t) => {
