@@ -39,6 +39,7 @@ t.test('the naive adapter and its oracle forward pass --gradcheck on a corpus su
   t.ok(checks.filter((check) => check.status === 'pass').length >= 8 * 10, 'adjoint identities and differences checked on most fixtures');
   t.same(statusesOf(checks, '').has('fail'), false, 'no check fails');
   t.ok(corpus.outcomes.every((outcome) => outcome.gradcheck?.dtype === 'float32'), 'in float32: naive does not declare float64');
+  t.ok(corpus.outcomes.every((outcome) => outcome.outputs?.some((metrics) => metrics.output === 'y' && metrics.failingElements === 0)), 'y scored on every corpus fixture (corpus 1.2.0) and within its bound');
   const fuzz = await reportOf(t, ['--impl', naive, '--fuzz', '20', '--seed', '11', '--gradcheck']);
   t.equal(fuzz.code, 0, 'exit 0 on 20 fuzz cases');
   t.ok(fuzz.outcomes.every((outcome) => outcome.outputs?.some((metrics) => metrics.output === 'y')), 'y scored on every fuzz case');
@@ -79,10 +80,13 @@ t.test('the backward of the 180°-rotated kernel fails the differences', async (
   t.ok(pointwise.length > 0 && pointwise.every((outcome) => outcome.gradcheck?.status === 'pass'), 'a 1x1 kernel is its own rotation: it passes');
 });
 
-t.test('y is scored: a forward off by one fails with y named on the FAIL line', async (t) => {
+t.test('y is scored: a forward off by one fails with y named on the FAIL line, on fuzz cases and corpus fixtures', async (t) => {
   const run = await runCli(['--impl', adapterPath('forward-y-off.mjs'), '--fuzz', '3', '--seed', '5', '--max-failures', '1']);
   t.equal(run.code, 1, 'exit 1');
   t.match(run.stdout, /^FAIL .* y: .*at n=0 c=0 h=0 w=0/m, 'y and its worst element on the FAIL line');
+  const corpus = await reportOf(t, ['--impl', adapterPath('forward-y-off.mjs'), '--only', 'basic-3x3-pad1-normal-f32']);
+  t.equal(corpus.code, 1, 'exit 1 on a corpus fixture');
+  t.same(corpus.outcomes[0].failing, ['y'], 'only y fails: the gradients are right');
 });
 
 t.test('--gradcheck without conv2dForward is a usage error', async (t) => {
