@@ -32,8 +32,6 @@ export const GRADCHECK_SAMPLES = 3;
 export interface ForwardStageOptions {
   /** --gradcheck. */
   gradcheck: boolean;
-  /** Seeds the bias and the sampled elements, with the fixture's id (the fuzz seed, or 0 for the corpus). */
-  seed: number;
 }
 
 /** The forward's part of a fixture's outcome. */
@@ -64,9 +62,12 @@ function inDtype(tensor: Float64Tensor, dtype: Dtype): Tensor {
   return { dtype, shape: [...tensor.shape], data: fromFloat64Array(tensor.data, dtype) };
 }
 
-/** The seed of one fixture's bias and samples: the run's seed mixed with the fixture's id. */
-function fixtureSeed(seed: number, id: string): number {
-  return (Number.parseInt(sha256Hex(`gradcheck ${id}`).slice(0, 8), 16) ^ seed) >>> 0;
+/**
+ * The seed of one fixture's bias and samples, from its data seed and shapes only: the same
+ * for a corpus fixture on every run, and for a fuzz case replayed with --fuzz-replay.
+ */
+function fixtureSeed(meta: FixtureMeta): number {
+  return Number.parseInt(sha256Hex(`gradcheck ${meta.seed} x ${meta.shapes.x.join('x')} w ${meta.shapes.w.join('x')}`).slice(0, 8), 16) >>> 0;
 }
 
 /** A nonzero bias per output channel: k/8 with k in ±1..±8, exact in every dtype. */
@@ -134,7 +135,7 @@ export async function runForwardStage(
       if (problem === null) y = await call(meta.dtype, fixture.x, fixture.w, undefined);
       else notes.push(`y not scored: ${problem}`);
     }
-    const gradcheck = options.gradcheck ? await gradcheckFixture(host, prepared, backward, capabilities, options.seed, call) : undefined;
+    const gradcheck = options.gradcheck ? await gradcheckFixture(host, prepared, backward, capabilities, call) : undefined;
     return { kind: 'done', ...(y !== undefined ? { y } : {}), ...(gradcheck !== undefined ? { gradcheck: gradcheck.summary } : {}), adapterSeconds: adapterSeconds + (gradcheck?.backwardSeconds ?? 0), notes };
   } catch (error) {
     if (!(error instanceof ForwardFailure)) throw error;
@@ -158,7 +159,6 @@ async function gradcheckFixture(
   prepared: ReadyFixture,
   backward: HostResponse,
   capabilities: AdapterCapabilities,
-  seed: number,
   call: Call,
 ): Promise<{ summary: GradcheckSummary; backwardSeconds: number }> {
   const { meta, fixture, layouts } = prepared;
@@ -200,7 +200,7 @@ async function gradcheckFixture(
     gradients = gradientsOf(response, layouts);
   }
   if (typeof gradients === 'string') return { ...skipped(gradients), backwardSeconds };
-  const prng = new Prng(fixtureSeed(seed, meta.id));
+  const prng = new Prng(fixtureSeed(meta));
   const b = seededBias(prng, meta.shapes.w[0]);
   let forwardCalls = 0;
   const forward: ForwardCall = async (xIn, wIn, bIn) => {

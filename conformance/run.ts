@@ -657,7 +657,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
         }
         // Hand the adapter its next fixture before scoring this one.
         await fill();
-        const stage = await runForwardStage(host, done.prepared, response, capabilities, { gradcheck: options.gradcheck === true, seed: 0 });
+        const stage = await runForwardStage(host, done.prepared, response, capabilities, { gradcheck: options.gradcheck === true });
         record(finishFixture(done.prepared, response, capabilities, options.errorMaps === true, stage));
       }
     };

@@ -128,7 +128,7 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       },
       onOutcome: (outcome, progress, detail) => reporter.outcome(outcome, progress, detail),
     };
-    if (fuzz !== undefined) runOptions.fuzz = { ...fuzz, onFailure: (failure) => fuzzRepro.set(failure.id, fuzzFailureLines(failure, options.impl)) };
+    if (fuzz !== undefined) runOptions.fuzz = { ...fuzz, onFailure: (failure) => fuzzRepro.set(failure.id, fuzzFailureLines(failure, options.impl, undefined, options.gradcheck === true ? ['--gradcheck'] : [])) };
     const result = await runConformance(runOptions);
     reporter.finish(result);
     if (result.fuzz !== undefined) io.stdout.write(`${fuzzSummaryLines(result.fuzz, options.impl, options.saveFailures).join('\n')}\n`);

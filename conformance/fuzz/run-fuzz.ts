@@ -151,7 +151,7 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
       const fixture: LoadedFixture = { meta: built.meta, dir: built.meta.id, ...built.tensors, forward: built.forward };
       const ready = readyFixture(declared, fixture, timeoutMs);
       const response = await host.run(ready.request);
-      const stage = await runForwardStage(host, ready, response, declared, { gradcheck: options.gradcheck === true, seed });
+      const stage = await runForwardStage(host, ready, response, declared, { gradcheck: options.gradcheck === true });
       return finishFixture(ready, response, declared, options.errorMaps === true, stage);
     };
     /** Support, then build, then run: null when the adapter does not take the case or its family's rule cannot hold. */

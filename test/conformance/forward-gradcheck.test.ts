@@ -128,3 +128,15 @@ t.test('a cmd: handshake with "forward": true on protocol 1.1 is an adapter-load
   t.equal(run.code, 2, 'exit 2');
   t.match(run.stderr, /handshake "forward": true needs "protocol": "conv2d-backward-conformance\/1\.2" \(forward requests are new in 1\.2\), found "conv2d-backward-conformance\/1\.1"/);
 });
+
+t.test('--fuzz --gradcheck: a gradcheck failure is shrunk, its repro keeps --gradcheck and fails again', async (t) => {
+  const impl = adapterPath('forward-adds-constant.mjs');
+  const run = await runCli(['--impl', impl, '--fuzz', '10', '--seed', '4', '--gradcheck', '--max-failures', '1']);
+  t.equal(run.code, 1, 'exit 1');
+  t.match(run.stdout, /^FAIL .* gradcheck \(float32\) adjoint-x: /m, 'the identity on the FAIL line');
+  const replay = /--gradcheck --fuzz-replay '([^']+)'/.exec(run.stdout)?.[1];
+  t.ok(replay, 'the repro line keeps --gradcheck');
+  const again = await runCli(['--impl', impl, '--gradcheck', '--fuzz-replay', replay!]);
+  t.equal(again.code, 1, 'the replayed case fails again');
+  t.match(again.stdout, /gradcheck \(float32\) adjoint-x: /);
+});
