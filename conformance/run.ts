@@ -32,6 +32,7 @@ import {
   type Tensor,
 } from '../src/types.js';
 import { matchesFilter, parseFilter, type FilterTerm } from './filter.js';
+import { runForwardStage, type ForwardStage } from './forward-stage.js';
 import { runFuzz, type FuzzOptions, type FuzzSummary } from './fuzz/run-fuzz.js';
 import type { AdapterHost, HostOutput, HostRequest, HostResponse } from './host/adapter-host.js';
 import { unsupportedReason } from './host/capabilities.js';
@@ -87,6 +88,8 @@ export interface RunOptions {
   browser?: string;
   /** Run drawn fuzz cases instead of the corpus (--fuzz N, --fuzz-replay CASE; conformance/fuzz/run-fuzz.ts). */
   fuzz?: FuzzOptions;
+  /** --gradcheck: check the adapter's backward against its own conv2dForward on every fixture (conformance/forward-stage.ts). */
+  gradcheck?: boolean;
 }
 
 /** What is known when the first fixture is about to run (the console report's header). */
@@ -144,6 +147,8 @@ export interface RunResult {
   determinism: DeterminismResult | null;
   /** Set for a fuzz run: the seed, the cases run and each failure with its shrunk case. */
   fuzz?: FuzzSummary;
+  /** --gradcheck was on (each outcome of a fixture that ran has its `gradcheck`). */
+  gradcheck?: boolean;
 }
 
 /** What a report needs of a fixture beyond its outcome. */
@@ -443,8 +448,19 @@ export async function askSupport(host: AdapterHost, meta: FixtureMeta, timeoutMs
   return null;
 }
 
+/** --gradcheck without a forward to check against: E_USAGE, once the adapter's capabilities are known. */
+export function checkGradcheckCapability(gradcheck: boolean | undefined, capabilities: AdapterCapabilities, impl: string): void {
+  if (gradcheck !== true || capabilities.forward === true) return;
+  const how = impl.startsWith('replay:')
+    ? 'a replay: folder holds no forward'
+    : impl.startsWith('cmd:')
+      ? 'the program\'s handshake does not declare "forward": true'
+      : `the adapter ${capabilities.name} exports no conv2dForward function`;
+  throw usage(`--gradcheck needs conv2dForward: ${how} (docs/adapters.md, "The forward")`, { impl });
+}
+
 /** Turn the adapter's answer into an outcome: misbehaviour is an error/timeout outcome, outputs are scored. */
-export function finishFixture(prepared: ReadyFixture, response: HostResponse, capabilities: AdapterCapabilities, errorMaps = false): Finished {
+export function finishFixture(prepared: ReadyFixture, response: HostResponse, capabilities: AdapterCapabilities, errorMaps = false, stage: ForwardStage | null = null): Finished {
   const { meta, fixture, layouts } = prepared;
   const detail: FixtureDetail = { params: meta.params, shapes: meta.shapes, padding: meta.padding, rule: meta.tolerance.rule };
   const base = outcomeBase(meta);
@@ -453,6 +469,12 @@ export function finishFixture(prepared: ReadyFixture, response: HostResponse, ca
   if (response.kind === 'unsupported') return { outcome: { ...base, status: 'skipped', reason: `unsupported: ${response.reason}` }, adapterSeconds: response.adapterSeconds ?? 0 };
   if (response.kind === 'error') {
     return { outcome: withDetail({ ...base, status: 'error', message: response.message }, response.detail), adapterSeconds: response.adapterSeconds ?? 0, detail };
+  }
+  if (stage !== null && stage.kind === 'timeout') {
+    return { outcome: { ...base, status: 'timeout', timeoutMs: prepared.request.timeoutMs, notes: ['conv2dForward did not answer in time'] }, adapterSeconds: response.adapterSeconds + stage.adapterSeconds, detail };
+  }
+  if (stage !== null && stage.kind === 'error') {
+    return { outcome: withDetail({ ...base, status: 'error', message: stage.message }, stage.detail), adapterSeconds: response.adapterSeconds + stage.adapterSeconds, detail };
   }
   const outputs: Partial<Record<OutputName, Tensor>> = {};
   for (const name of OUTPUT_NAMES) {
@@ -465,12 +487,14 @@ export function finishFixture(prepared: ReadyFixture, response: HostResponse, ca
     outputs,
     declared: capabilities.outputs,
     seconds: response.adapterSeconds,
-    notes: response.notes,
+    notes: [...response.notes, ...(stage?.notes ?? [])],
     errorMaps: maps,
     ...(capabilities.precision !== undefined ? { precision: capabilities.precision } : {}),
+    ...(stage?.y !== undefined && fixture.forward !== undefined ? { forward: { y: stage.y, expected: fixture.forward } } : {}),
+    ...(stage?.gradcheck !== undefined ? { gradcheck: stage.gradcheck } : {}),
   });
   if (maps !== undefined && outcome.status === 'fail') detail.errorMaps = Object.fromEntries(outcome.failing.flatMap((name) => (name === 'y' || name === 'gradcheck' ? [] : [[name, maps[name]]])));
-  return { outcome, adapterSeconds: response.adapterSeconds, detail };
+  return { outcome, adapterSeconds: response.adapterSeconds + (stage?.adapterSeconds ?? 0), detail };
 }
 
 function withDetail<T extends object>(outcome: T, detail: string | undefined): T & { detail?: string } {
@@ -549,6 +573,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     const firstReady = await firstStarted;
     if (!firstReady.ok) throw firstReady.error;
     capabilities = firstReady.declared;
+    checkGradcheckCapability(options.gradcheck, capabilities, options.impl);
     const hostCount = Math.min(jobs, selectedCount);
     const others: AdapterHost[] = [];
     for (let index = 1; index < hostCount; index++) others.push(createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser, sandbox));
@@ -632,7 +657,8 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
         }
         // Hand the adapter its next fixture before scoring this one.
         await fill();
-        record(finishFixture(done.prepared, response, capabilities, options.errorMaps === true));
+        const stage = await runForwardStage(host, done.prepared, response, capabilities, { gradcheck: options.gradcheck === true });
+        record(finishFixture(done.prepared, response, capabilities, options.errorMaps === true, stage));
       }
     };
     await Promise.all(hosts.map((host) => worker(host)));
@@ -661,5 +687,6 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     stopped,
     determinism: repeat > 1 ? { repeat, nondeterministic: nondeterministic.sort((a, b) => compareIds(a.id, b.id)) } : null,
     startupSeconds,
+    ...(options.gradcheck === true ? { gradcheck: true } : {}),
   };
 }

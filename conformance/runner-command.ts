@@ -3,7 +3,7 @@
  *
  *   conformance-runner --impl ./adapter.js [--fixtures DIR] [--filter EXPR] [--only ID]
  *                      [--json FILE] [--junit FILE] [--html FILE] [--timeout MS] [--load-timeout MS] [--jobs N] [--shard I/N]
- *                      [--bail | --max-failures N] [--repeat N] [--verbose]
+ *                      [--bail | --max-failures N] [--repeat N] [--gradcheck] [--verbose]
  *   conformance-runner --impl ./adapter.js --fuzz N [--seed S] [--fuzz-time SECONDS] [--save-failures DIR]
  *   conformance-runner --impl ./adapter.js --fuzz-replay 'x=... filter=... ...'
  *
@@ -54,6 +54,7 @@ export interface RunnerCommandOptions {
   fuzzTime?: number;
   fuzzReplay?: string;
   saveFailures?: string;
+  gradcheck?: boolean;
 }
 
 /** The fuzz options of a command line, or undefined for a corpus run; --seed and the others need --fuzz or --fuzz-replay. */
@@ -120,13 +121,14 @@ export async function runRunnerCommand(options: RunnerCommandOptions, io: Comman
       maxFailures: options.bail === true ? 1 : options.maxFailures,
       repeat: options.repeat,
       errorMaps: options.html !== undefined,
+      gradcheck: options.gradcheck === true,
       onStart: (info) => {
         if (info.fuzz !== undefined) io.stdout.write(`${fuzzHeaderLine(info.total, info.fuzz.seed, info.fuzz.replay)}\n`);
-        reporter.start(info, { impl: options.impl, timeoutMs: options.timeout });
+        reporter.start(info, { impl: options.impl, timeoutMs: options.timeout, gradcheck: options.gradcheck === true });
       },
       onOutcome: (outcome, progress, detail) => reporter.outcome(outcome, progress, detail),
     };
-    if (fuzz !== undefined) runOptions.fuzz = { ...fuzz, onFailure: (failure) => fuzzRepro.set(failure.id, fuzzFailureLines(failure, options.impl)) };
+    if (fuzz !== undefined) runOptions.fuzz = { ...fuzz, onFailure: (failure) => fuzzRepro.set(failure.id, fuzzFailureLines(failure, options.impl, undefined, options.gradcheck === true ? ['--gradcheck'] : [])) };
     const result = await runConformance(runOptions);
     reporter.finish(result);
     if (result.fuzz !== undefined) io.stdout.write(`${fuzzSummaryLines(result.fuzz, options.impl, options.saveFailures).join('\n')}\n`);
@@ -208,6 +210,7 @@ export const runnerCommand: CliCommand = {
       .addOption(new Option('--fuzz-time <seconds>', 'with --fuzz: draw no new case after this many seconds').argParser(positiveSeconds))
       .option('--fuzz-replay <case>', "run the one fuzz case given in its one-line form (as a failure prints it: 'x=NxCxHxW filter=CoutxKHxKW ...')")
       .option('--save-failures <dir>', 'with --fuzz: write each minimal failure as a fixture folder of a corpus in DIR (replay with --fixtures DIR)')
+      .option('--gradcheck', "check the adapter's backward against its own conv2dForward on every fixture and fuzz case: adjoint identities and central differences, each with a proven bound (docs/tolerance.md)")
       .option('--verbose', "show passing and skipped fixtures, error details, and forward the adapter's stdout/stderr to stderr")
       .addHelpText('after', '\nExit status: 0 all selected fixtures passed; 1 a fixture failed, errored, timed out or is missing, or nothing ran;\n2 usage, adapter-load or corpus problems; 130 SIGINT; 143 SIGTERM.')
       .action(action((options: RunnerCommandOptions) => runRunnerCommand(options, io)));

@@ -1,7 +1,8 @@
 /**
  * naive-float32: the simplest complete adapter, a plain-loop Conv2d backward in
- * single precision. It is the example docs/adapters.md shows: everything it needs is
- * in this file (it imports types only).
+ * single precision. It is the example docs/adapters.md shows: everything the backward
+ * needs is in this file. Its optional forward (for scoring y and --gradcheck) is the
+ * project's float64 oracle rounded to the dtype.
  *
  * Layouts: x, dy, dx are NCHW; w, dw are OIHW; db is [Cout]. With groups G,
  * output channel o belongs to group g = floor(o / (Cout/G)) and reads the input
@@ -29,7 +30,9 @@
  * results are rounded to bfloat16 (nearest, ties to even) once at the end, a
  * computation in higher precision that the bfloat16 bound admits.
  */
-import type { Adapter, BackwardRequest, BackwardResult, Tensor } from '../../src/types.js';
+import { fromFloat64Array, toFloat64Array } from '../../src/dtype.js';
+import { conv2dForward as oracleForward } from '../../src/oracle/conv2d-forward.js';
+import type { Adapter, BackwardRequest, BackwardResult, Float64Tensor, ForwardRequest, ForwardResult, Tensor } from '../../src/types.js';
 
 /** bfloat16 bits -> float32 values: each pattern is the top half of the float32's bits. */
 function widenBfloat16(bits: Uint16Array): Float32Array {
@@ -114,6 +117,21 @@ function conv2dBackwardFloat32({ x, w, dy, params }: BackwardRequest): BackwardR
   };
 }
 
+function widened(tensor: Tensor): Float64Tensor {
+  return { dtype: 'float64', shape: tensor.shape, data: toFloat64Array(tensor.data, tensor.dtype) };
+}
+
+/**
+ * The forward the backward above belongs to (y = conv(x, w) + b, the formula at the top), for
+ * scoring y and for --gradcheck: the project's float64 oracle, rounded once to the fixture's
+ * dtype, which every bound admits. (The backward is the example of docs/adapters.md; the
+ * forward reuses the oracle instead of a second set of loops.)
+ */
+function conv2dForward({ x, w, b, params }: ForwardRequest): ForwardResult {
+  const y = oracleForward(widened(x), widened(w), b === undefined ? undefined : widened(b), params);
+  return { y: { dtype: x.dtype, shape: y.shape, data: fromFloat64Array(y.data, x.dtype) } };
+}
+
 const adapter: Adapter = {
   name: 'naive-float32',
   layout: 'NCHW',
@@ -122,6 +140,7 @@ const adapter: Adapter = {
   supports: { groups: true, dilation: true, asymmetricPads: true },
   outputs: ['dx', 'dw', 'db'],
   conv2dBackward,
+  conv2dForward,
 };
 
 export default adapter;

@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""A complete conformance adapter in Python with numpy: Conv2d backward (dx, dw, db).
+"""A complete conformance adapter in Python with numpy: Conv2d backward (dx, dw, db), and its forward.
 
 Run it against the corpus with:
 
     conformance-runner --impl "cmd:python3 conformance/examples/python-adapter.py"
 
-Protocol conv2d-backward-conformance/1: one JSON object per line on stdin/stdout.
-  1. We write a handshake: protocol, name, layouts, dtypes, supports, outputs.
+Protocol conv2d-backward-conformance/1.2: one JSON object per line on stdin/stdout.
+  1. We write a handshake: protocol, name, layouts, dtypes, supports, outputs, and
+     "forward": true (we answer forward requests: y is scored, and --gradcheck works).
   2. For each fixture the runner writes {"type": "backward", "id", "dtype", "params",
      "inputs": {"x", "w", "dy"}, "outputs": {"dx", "dw", "db"}} naming .npy files
      (inputs already in our declared layouts); we write every output file, then
      answer {"id", "ok": true} (or {"id", "ok": false, "error": "..."}).
+     A {"type": "forward"} request names inputs {"x", "w", "b"?} and outputs {"y"}: we
+     write y = conv(x, w) + b (no "b": no bias) and answer the same way.
   3. {"type": "shutdown"} (or end of input) ends the program.
 Anything else we print must not be a JSON object on stdout; use stderr for logs.
 
@@ -26,7 +29,7 @@ import time
 
 import numpy as np
 
-PROTOCOL = 'conv2d-backward-conformance/1'
+PROTOCOL = 'conv2d-backward-conformance/1.2'
 
 
 def tap_range(out_size, in_size, stride, dilation, pad_before, tap):
@@ -77,6 +80,38 @@ def conv2d_backward(x, w, dy, params):
     return dx, dw, db
 
 
+def conv2d_forward(x, w, b, params):
+    """x [N, C, H, W], w [Cout, C/G, KH, KW], b [Cout] or None (float64) -> y [N, Cout, OH, OW]."""
+    batch, channels, height, width = x.shape
+    out_channels, group_channels, kernel_height, kernel_width = w.shape
+    stride_h, stride_w = params['stride']
+    dilation_h, dilation_w = params['dilation']
+    pads = params['pads']
+    groups = params['groups']
+    group_out = out_channels // groups
+    out_height = (height + pads['top'] + pads['bottom'] - dilation_h * (kernel_height - 1) - 1) // stride_h + 1
+    out_width = (width + pads['left'] + pads['right'] - dilation_w * (kernel_width - 1) - 1) // stride_w + 1
+    y = np.zeros((batch, out_channels, out_height, out_width))
+    y_groups = y.reshape(batch, groups, group_out, out_height, out_width)  # a view: writes land in y
+    w_groups = w.reshape(groups, group_out, group_channels, kernel_height, kernel_width)
+    x_groups = x.reshape(batch, groups, group_channels, height, width)
+    for kh in range(kernel_height):
+        row_first, row_last, row_offset = tap_range(out_height, height, stride_h, dilation_h, pads['top'], kh)
+        if row_last < row_first:
+            continue
+        rows = slice(row_first * stride_h + row_offset, row_last * stride_h + row_offset + 1, stride_h)
+        for kw in range(kernel_width):
+            col_first, col_last, col_offset = tap_range(out_width, width, stride_w, dilation_w, pads['left'], kw)
+            if col_last < col_first:
+                continue
+            cols = slice(col_first * stride_w + col_offset, col_last * stride_w + col_offset + 1, stride_w)
+            # y[n, g, o, h, w] += sum over c of x[n, g, c, h', w'] * w[g, o, c, kh, kw]
+            y_groups[:, :, :, row_first:row_last + 1, col_first:col_last + 1] += np.einsum('ngchw,goc->ngohw', x_groups[:, :, :, rows, cols], w_groups[:, :, :, kh, kw])
+    if b is not None:
+        y += b.reshape(1, out_channels, 1, 1)
+    return y
+
+
 def load_input(path, dtype_name):
     """An input as float64. bfloat16 comes as its bits ('<u2'): the top half of a float32."""
     data = np.load(path)
@@ -117,6 +152,7 @@ def main():
         'dtypes': ['float16', 'float32', 'float64', 'bfloat16'],
         'supports': {'groups': True, 'dilation': True, 'asymmetricPads': True},
         'outputs': ['dx', 'dw', 'db'],
+        'forward': True,
     })
     for line in sys.stdin:
         if not line.strip():
@@ -129,10 +165,13 @@ def main():
             start = time.perf_counter()
             dtype_name = request['dtype']
             # Compute in float64 and round once to the fixture's dtype.
-            x, w, dy = (load_input(request['inputs'][name], dtype_name) for name in ('x', 'w', 'dy'))
+            inputs = {name: load_input(path, dtype_name) for name, path in request['inputs'].items()}
             with np.errstate(all='ignore'):  # inf - inf = nan etc. are expected in the 'special' family
-                dx, dw, db = conv2d_backward(x, w, dy, request['params'])
-                results = {'dx': dx, 'dw': dw, 'db': db}
+                if request.get('type') == 'forward':
+                    results = {'y': conv2d_forward(inputs['x'], inputs['w'], inputs.get('b'), request['params'])}
+                else:
+                    dx, dw, db = conv2d_backward(inputs['x'], inputs['w'], inputs['dy'], request['params'])
+                    results = {'dx': dx, 'dw': dw, 'db': db}
                 for name, path in request['outputs'].items():
                     save_output(path, results[name], dtype_name)
             send({'id': fixture_id, 'ok': True, 'seconds': time.perf_counter() - start})

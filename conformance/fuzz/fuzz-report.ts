@@ -12,14 +12,14 @@ export function fuzzHeaderLine(requested: number, seed: number, replay: boolean)
 }
 
 /** The lines printed under a failing fuzz case. */
-export function fuzzFailureLines(failure: FuzzFailure, impl: string, launcher: string = runnerCommand()): string[] {
+export function fuzzFailureLines(failure: FuzzFailure, impl: string, launcher: string = runnerCommand(), flags: readonly string[] = []): string[] {
   const shrunk = failure.shrunk;
   const minimal = shrunk?.case ?? failure.case;
   const lines = [`case: ${failure.case}`];
   if (shrunk !== null) {
     lines.push(`shrunk (${shrunk.steps} steps, ${shrunk.runs} adapter runs${shrunk.exhausted ? ', run budget spent' : ''}; ${failure.macs} -> ${shrunk.macs} MACs, ${shrunk.status}): ${shrunk.case}`);
   }
-  lines.push(`repro: ${launcher} --impl ${shellQuote(impl)} --fuzz-replay ${shellQuote(minimal)}`);
+  lines.push(`repro: ${launcher} --impl ${shellQuote(impl)}${flags.map((flag) => ` ${flag}`).join('')} --fuzz-replay ${shellQuote(minimal)}`);
   if (failure.saved !== null) lines.push(`saved: ${failure.saved}`);
   return lines;
 }

@@ -20,7 +20,8 @@ import type { ReportFuzz, ReportFuzzFailure } from '../../src/report-types.js';
 import type { AdapterCapabilities, Outcome } from '../../src/types.js';
 import type { AdapterHost, HostOutput } from '../host/adapter-host.js';
 import { unsupportedReason } from '../host/capabilities.js';
-import { DEFAULT_LOAD_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, askSupport, createHost, emptyCounts, finishFixture, parseImpl, readyFixture, type Finished, type RunOptions, type RunResult } from '../run.js';
+import { runForwardStage } from '../forward-stage.js';
+import { DEFAULT_LOAD_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, askSupport, checkGradcheckCapability, createHost, emptyCounts, finishFixture, parseImpl, readyFixture, type Finished, type RunOptions, type RunResult } from '../run.js';
 import { compareIds } from '../shard.js';
 import { drawFuzzCase } from './case-space.js';
 import { buildFuzzCase, caseGeometry, caseMacs, formatFuzzCase, fuzzCaseMeta, parseFuzzCase, resolvedPads, type BuiltCase, type FuzzCase } from './fuzz-case.js';
@@ -125,6 +126,7 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
     capabilities = await host.start();
     startupSeconds = (performance.now() - startCalled) / 1000;
     const declared = capabilities;
+    checkGradcheckCapability(options.gradcheck, capabilities, options.impl);
     options.onStart?.({ capabilities, total: requested, corpus, selection: { filter: null, only: null, shard: null, selected: requested, notSelected: 0 }, fuzz: { seed, replay: replay !== null } });
 
     const build = (fuzzCase: FuzzCase, id: string): BuiltCase | { problem: string } => {
@@ -149,7 +151,8 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
       const fixture: LoadedFixture = { meta: built.meta, dir: built.meta.id, ...built.tensors, forward: built.forward };
       const ready = readyFixture(declared, fixture, timeoutMs);
       const response = await host.run(ready.request);
-      return finishFixture(ready, response, declared, options.errorMaps === true);
+      const stage = await runForwardStage(host, ready, response, declared, { gradcheck: options.gradcheck === true });
+      return finishFixture(ready, response, declared, options.errorMaps === true, stage);
     };
     /** Support, then build, then run: null when the adapter does not take the case or its family's rule cannot hold. */
     const attempt = async (fuzzCase: FuzzCase, id: string): Promise<{ finished: Finished; built: BuiltCase | null } | { problem: string } | null> => {
@@ -276,6 +279,7 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
     details,
     stopped,
     determinism: null,
+    ...(options.gradcheck === true ? { gradcheck: true } : {}),
     fuzz: {
       seed,
       requested,

@@ -27,10 +27,10 @@ import { fileURLToPath } from 'node:url';
 import { ConformanceError } from '../../src/errors.js';
 import type { AdapterCapabilities, Dtype, FixtureMeta, OutputName, Tensor, TensorData } from '../../src/types.js';
 import { OUTPUT_NAMES } from '../../src/types.js';
-import type { AdapterHost, HostOutput, HostRequest, HostResponse, SupportResponse } from './adapter-host.js';
+import type { AdapterHost, HostForwardRequest, HostForwardResponse, HostOutput, HostRequest, HostResponse, SupportResponse } from './adapter-host.js';
 import { validateCapabilities, type DeclaredCapabilities } from './capabilities.js';
 import { checkOutputTensor } from './result-check.js';
-import { FATAL_BINDING, HARNESS_GLOBAL, type BrowserJob, type HarnessApi, type LoadAnswer, type RunAnswer, type SupportsPageAnswer, type WireTensorSpec } from './browser/wire.js';
+import { FATAL_BINDING, HARNESS_GLOBAL, type BrowserJob, type ForwardAnswer, type ForwardJob, type HarnessApi, type LoadAnswer, type RunAnswer, type SupportsPageAnswer, type WireTensorSpec } from './browser/wire.js';
 
 /** Chromium flags: WebGPU without a GPU (SwiftShader's Vulkan), and no network traffic of its own. */
 export const CHROMIUM_FLAGS: readonly string[] = [
@@ -477,6 +477,47 @@ export class BrowserHost implements AdapterHost {
         return { kind: 'error', message, detail: answer.stack, adapterSeconds: finiteSeconds(answer.seconds) };
       }
       return this.receiveOutputs(request, answer, server.jobs.get(token)?.outputs ?? null);
+    } finally {
+      server.jobs.delete(token);
+    }
+  }
+
+  /** The adapter's conv2dForward in the page, isolated like run(): an error, a crash or a timeout discards the page. */
+  async runForward(request: HostForwardRequest): Promise<HostForwardResponse> {
+    const { meta } = request;
+    const current = await this.currentPage();
+    if (!current.ok) return { kind: 'error', message: `${current.message} (for the forward of fixture ${meta.id})`, detail: current.detail };
+    const { live } = current;
+    const server = this.server!;
+    const token = randomBytes(16).toString('hex');
+    const spec = (tensor: Tensor): WireTensorSpec => ({ dtype: tensor.dtype, shape: [...tensor.shape], byteLength: tensor.data.byteLength });
+    const bytes = (tensor: Tensor): Buffer => Buffer.from(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
+    const inputs = [request.x, request.w, ...(request.b !== undefined ? [request.b] : [])];
+    server.jobs.set(token, { inputs: Buffer.concat(inputs.map(bytes)), outputs: null });
+    const job: ForwardJob = { token, id: meta.id, params: meta.params, x: spec(request.x), w: spec(request.w), ...(request.b !== undefined ? { b: spec(request.b) } : {}), expected: request.expected };
+    try {
+      const work = live.page.evaluate(([name, wire]) => (window as unknown as Record<string, HarnessApi>)[name].forward(wire), [HARNESS_GLOBAL, job] as [string, ForwardJob]);
+      const outcome = await this.race<ForwardAnswer>(work, live, request.timeoutMs);
+      if (outcome.kind !== 'value') {
+        void work.catch(() => undefined);
+        await this.discard(live);
+        if (outcome.kind === 'timeout') return { kind: 'timeout' };
+        const reason = outcome.kind === 'ended' ? outcome.reason : { message: `the page stopped answering: ${outcome.message}` };
+        return { kind: 'error', message: `${reason.message} while computing the forward of fixture ${meta.id}`, detail: reason.detail };
+      }
+      const answer = outcome.value;
+      if (answer.kind === 'error') {
+        await this.discard(live);
+        return { kind: 'error', message: answer.message, detail: answer.stack, adapterSeconds: finiteSeconds(answer.seconds) };
+      }
+      const posted = server.jobs.get(token)?.outputs ?? null;
+      if (posted === null) return { kind: 'error', message: `the page answered the forward of ${meta.id} without posting y` };
+      try {
+        const y = checkOutputTensor('y', { dtype: answer.y?.dtype, shape: answer.y?.shape, data: typedArray(request.expected.dtype, posted) }, request.expected);
+        return { kind: 'ok', y, adapterSeconds: finiteSeconds(answer.seconds) };
+      } catch (error) {
+        return { kind: 'error', message: (error as Error).message };
+      }
     } finally {
       server.jobs.delete(token);
     }

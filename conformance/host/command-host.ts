@@ -15,6 +15,10 @@
  *   program -> runner:          {"id": "...", "ok": true}  after writing every output file, or
  *                                {"id": "...", "ok": false, "error": "..."}, or (1.1)
  *                                {"id": "...", "unsupported": "reason"}; optional "seconds" (time computing)
+ *   runner -> program (1.2, when the handshake says "forward": true):
+ *                               {"type": "forward", "id", "dtype", "params", "layout", "filterLayout",
+ *                                "shapes": {"x", "w", "b"?, "y"}, "inputs": {"x", "w", "b"?}, "outputs": {"y"}}
+ *                                answered like a backward request ("b" absent: no bias)
  *   runner -> program (last):   {"type": "shutdown"}   then stdin closes.
  *
  * Requests are pipelined: up to COMMAND_HOST_MAX_IN_FLIGHT are written ahead while the
@@ -42,6 +46,8 @@ import {
   OutputTail,
   watchEnd,
   type AdapterHost,
+  type HostForwardRequest,
+  type HostForwardResponse,
   type HostOutput,
   type HostRequest,
   type HostResponse,
@@ -55,7 +61,9 @@ import { checkOutputTensor } from './result-check.js';
 export const COMMAND_PROTOCOL = 'conv2d-backward-conformance/1';
 /** Protocol 1.1: 1.0 plus the per-fixture "unsupported" answer. */
 export const COMMAND_PROTOCOL_1_1 = 'conv2d-backward-conformance/1.1';
-export const COMMAND_PROTOCOLS: readonly string[] = [COMMAND_PROTOCOL, COMMAND_PROTOCOL_1_1];
+/** Protocol 1.2: 1.1 plus the optional forward ("forward": true in the handshake, "type": "forward" requests). */
+export const COMMAND_PROTOCOL_1_2 = 'conv2d-backward-conformance/1.2';
+export const COMMAND_PROTOCOLS: readonly string[] = [COMMAND_PROTOCOL, COMMAND_PROTOCOL_1_1, COMMAND_PROTOCOL_1_2];
 /** The longest stdout line the runner reads (bytes, newline excluded); longer ones are discarded. */
 export const MAX_LINE_BYTES = 1024 * 1024;
 /** Requests written ahead to the program while it computes the first. */
@@ -286,6 +294,10 @@ export class CommandHost implements AdapterHost {
             fail(`adapter ${this.source}: handshake "protocol": expected ${COMMAND_PROTOCOLS.map((name) => `"${name}"`).join(' or ')}, found ${describeValue(value.protocol)}`);
             return;
           }
+          if (value.forward === true && value.protocol !== COMMAND_PROTOCOL_1_2) {
+            fail(`adapter ${this.source}: handshake "forward": true needs "protocol": "${COMMAND_PROTOCOL_1_2}" (forward requests are new in 1.2), found ${describeValue(value.protocol)}`);
+            return;
+          }
           let capabilities: AdapterCapabilities;
           try {
             capabilities = validateCapabilities(value, this.source, { allowFunction: false });
@@ -473,6 +485,69 @@ export class CommandHost implements AdapterHost {
     );
     this.removals.add(removal);
     void removal.then(() => this.removals.delete(removal));
+  }
+
+  /** A forward request (protocol 1.2): written, queued and answered like a backward request; y read from its .npy file. */
+  async runForward(request: HostForwardRequest): Promise<HostForwardResponse> {
+    if (this.closing) return { kind: 'error', message: 'the runner is shutting down' };
+    const { meta } = request;
+    // Files named as a backward request's are (see run()): a sequence number and a random part, inputs created exclusively.
+    const prefix = join(this.tempDir!, `${++this.sequence}-${randomBytes(6).toString('hex')}-`);
+    const inputs: Record<string, string> = { x: `${prefix}x.npy`, w: `${prefix}w.npy` };
+    if (request.b !== undefined) inputs.b = `${prefix}b.npy`;
+    const yPath = `${prefix}y.npy`;
+    try {
+      const shapes: Record<string, number[]> = { x: request.x.shape, w: request.w.shape, y: request.expected.shape };
+      try {
+        writeFileSync(inputs.x, writeNpy(request.x, inputs.x), { flag: 'wx' });
+        writeFileSync(inputs.w, writeNpy(request.w, inputs.w), { flag: 'wx' });
+        if (request.b !== undefined) {
+          writeFileSync(inputs.b, writeNpy(request.b, inputs.b), { flag: 'wx' });
+          shapes.b = request.b.shape;
+        }
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        return { kind: 'error', message: `an input file of the forward of ${meta.id} already existed in the runner's temporary folder before the runner wrote it: ${(error as Error).message}` };
+      }
+      const line = `${JSON.stringify({
+        type: 'forward',
+        id: meta.id,
+        dtype: request.expected.dtype,
+        params: meta.params,
+        layout: this.capabilities!.layout,
+        filterLayout: this.capabilities!.filterLayout,
+        shapes,
+        inputs,
+        outputs: { y: yPath },
+      })}\n`;
+      const answer = await new Promise<Answer>((resolve) => {
+        this.jobs.push({ id: meta.id, line, timeoutMs: request.timeoutMs, settle: resolve, sentTo: null, timer: null, startedAt: performance.now() });
+        void this.pump();
+      });
+      if (answer.kind === 'timeout') return { kind: 'timeout' };
+      if (answer.kind === 'failed') return { kind: 'error', message: answer.message, detail: answer.detail };
+      const reply = answer.value;
+      const reported = reply.seconds;
+      const adapterSeconds = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : answer.seconds;
+      if (reply.ok === false) {
+        const text = typeof reply.error === 'string' && reply.error !== '' ? reply.error : describeValue(reply.error);
+        return { kind: 'error', message: `the adapter reported an error: ${text}`, adapterSeconds };
+      }
+      if (reply.ok !== true) return { kind: 'error', message: `forward answer for ${meta.id}: expected "ok": true or false, found "ok": ${describeValue(reply.ok)}`, adapterSeconds };
+      let tensor: Tensor;
+      try {
+        tensor = await readNpyFile(yPath, { convert: true, expected: { ...request.expected, what: 'the expected y' } });
+      } catch (error) {
+        return { kind: 'error', message: `the adapter answered ok for the forward of ${meta.id} but y could not be read: ${(error as Error).message}`, adapterSeconds };
+      }
+      try {
+        return { kind: 'ok', y: checkOutputTensor('y', tensor, request.expected), adapterSeconds };
+      } catch (error) {
+        return { kind: 'error', message: `${(error as Error).message} (in ${yPath})`, adapterSeconds };
+      }
+    } finally {
+      this.remove([...Object.values(inputs), yPath]);
+    }
   }
 
   /** Turn an answer line into a response: the outputs read and checked, or the program's own error or refusal. */

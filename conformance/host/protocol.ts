@@ -4,7 +4,8 @@
  *
  * runner -> child: supports, backward, forward, shutdown
  * child -> runner: ready | load-error (once, after import and init), then one
- *   answer per request (supports-answer, backward-result, backward-error), and
+ *   answer per request (supports-answer, backward-result, forward-result, or
+ *   backward-error, which also answers a forward that failed), and
  *   `fatal` when the adapter kills its process (process.exit, uncaught exception).
  */
 import type { DeclaredCapabilities } from './capabilities.js';

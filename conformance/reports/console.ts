@@ -242,9 +242,9 @@ export class ConsoleReporter {
   }
 
   /** The header; `repro` is what repro lines need (the --impl value, the corpus and the timeout). */
-  start(info: Pick<RunStartInfo, 'capabilities' | 'corpus' | 'selection' | 'total'>, repro: Pick<RunResult, 'impl' | 'timeoutMs'>): void {
+  start(info: Pick<RunStartInfo, 'capabilities' | 'corpus' | 'selection' | 'total'>, repro: Pick<RunResult, 'impl' | 'timeoutMs'> & Partial<Pick<RunResult, 'gradcheck'>>): void {
     this.layouts = { layout: info.capabilities.layout, filterLayout: info.capabilities.filterLayout };
-    this.impl = { impl: repro.impl, timeoutMs: repro.timeoutMs, corpus: info.corpus };
+    this.impl = { impl: repro.impl, timeoutMs: repro.timeoutMs, corpus: info.corpus, ...(repro.gradcheck === true ? { gradcheck: true } : {}) };
     this.emit([...headerLines(info, this.paint), '']);
     this.progress.start(info.total);
   }

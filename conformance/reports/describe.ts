@@ -153,8 +153,9 @@ export function runnerCommand(environment: NodeJS.ProcessEnv = process.env): str
 }
 
 /** The command that reruns one fixture. */
-export function reproCommand(result: Pick<RunResult, 'impl' | 'corpus' | 'timeoutMs'> & Partial<Pick<RunResult, 'fuzz'>>, id: string, launcher: string = runnerCommand()): string {
+export function reproCommand(result: Pick<RunResult, 'impl' | 'corpus' | 'timeoutMs'> & Partial<Pick<RunResult, 'fuzz' | 'gradcheck'>>, id: string, launcher: string = runnerCommand()): string {
   const parts = [launcher, '--impl', shellQuote(result.impl)];
+  if (result.gradcheck === true) parts.push('--gradcheck');
   // A fuzz case is replayed from its one-line form (the shrunk one when there is one).
   const failure = result.fuzz?.failures.find((candidate) => candidate.id === id);
   if (failure !== undefined) return [...parts, '--fuzz-replay', shellQuote(failure.shrunk?.case ?? failure.case)].join(' ');

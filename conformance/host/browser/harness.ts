@@ -11,12 +11,12 @@
  * unhandled rejections to the host (which then discards the page).
  */
 import { ConformanceError } from '../../../src/errors.js';
-import type { Adapter, BackwardRequest, Dtype, FixtureMeta, OutputName, Tensor, TensorData } from '../../../src/types.js';
+import type { Adapter, BackwardRequest, Dtype, FixtureMeta, ForwardRequest, OutputName, Tensor, TensorData } from '../../../src/types.js';
 import { OUTPUT_NAMES } from '../../../src/types.js';
 import { answerSupports, describeThrown } from '../adapter-calls.js';
 import { inspectAdapterModule } from '../capabilities.js';
-import { checkBackwardResult } from '../result-check.js';
-import { FATAL_BINDING, HARNESS_GLOBAL, type BrowserJob, type HarnessApi, type LoadAnswer, type LostDevice, type RunAnswer, type SupportsPageAnswer, type WireTensorSpec } from './wire.js';
+import { checkBackwardResult, checkForwardResult } from '../result-check.js';
+import { FATAL_BINDING, HARNESS_GLOBAL, type BrowserJob, type ForwardAnswer, type ForwardJob, type HarnessApi, type LoadAnswer, type LostDevice, type RunAnswer, type SupportsPageAnswer, type WireTensorSpec } from './wire.js';
 
 const ADAPTER_URL = '/adapter.js';
 
@@ -172,9 +172,47 @@ async function run(job: BrowserJob): Promise<RunAnswer> {
   return { kind: 'ok', outputs, seconds, notes: [...notes, ...checked.notes] };
 }
 
+/** The optional conv2dForward, called like conv2dBackward: fresh inputs fetched, the result checked, y's bytes posted. */
+async function forward(job: ForwardJob): Promise<ForwardAnswer> {
+  const current = adapter;
+  if (current?.conv2dForward === undefined) return { kind: 'error', message: 'the adapter has no conv2dForward in this page', seconds: 0, lostDevices: [] };
+  lostDevices = [];
+  const response = await fetch(`/job/${job.token}/inputs`);
+  if (!response.ok) return { kind: 'error', message: `the page could not fetch the forward's tensors: HTTP ${response.status}`, seconds: 0, lostDevices: [] };
+  const bytes = await response.arrayBuffer();
+  let offset = 0;
+  const take = (spec: WireTensorSpec): Tensor => {
+    const own = bytes.slice(offset, offset + spec.byteLength);
+    offset += spec.byteLength;
+    return { dtype: spec.dtype, shape: [...spec.shape], data: arrayFor(spec.dtype, own) };
+  };
+  const request: ForwardRequest = { x: take(job.x), w: take(job.w), ...(job.b !== undefined ? { b: take(job.b) } : {}), params: job.params, id: job.id };
+  const start = performance.now();
+  let result: unknown;
+  try {
+    result = await current.conv2dForward(request);
+  } catch (error) {
+    const seconds = (performance.now() - start) / 1000;
+    await settleTasks();
+    const { message, stack } = describeThrown(error);
+    return { kind: 'error', message: `conv2dForward threw: ${message}`, stack, seconds, lostDevices };
+  }
+  const seconds = (performance.now() - start) / 1000;
+  let y: Tensor;
+  try {
+    y = checkForwardResult(result, job.expected);
+  } catch (error) {
+    const { message, stack } = describeThrown(error);
+    return { kind: 'error', message, stack: error instanceof ConformanceError ? undefined : stack, seconds, lostDevices };
+  }
+  const posted = await fetch(`/job/${job.token}/outputs`, { method: 'POST', body: new Blob([new Uint8Array(y.data.buffer, y.data.byteOffset, y.data.byteLength)] as BlobPart[]) });
+  if (!posted.ok) return { kind: 'error', message: `the page could not post y: HTTP ${posted.status}`, seconds, lostDevices };
+  return { kind: 'ok', y: { dtype: y.dtype, shape: [...y.shape], byteLength: y.data.byteLength }, seconds };
+}
+
 async function dispose(): Promise<void> {
   await adapter?.dispose?.();
 }
 
-const api: HarnessApi = { load, supports, run, dispose };
+const api: HarnessApi = { load, supports, run, forward, dispose };
 (window as unknown as Record<string, HarnessApi>)[HARNESS_GLOBAL] = api;

@@ -6,10 +6,13 @@
  *   GET  /job/TOKEN/inputs   x, w, dy bytes back to back (the byte lengths are in the job)
  *   POST /job/TOKEN/outputs  the declared outputs' bytes back to back, in the order dx, dw, db
  *
+ * A forward job (the adapter's optional conv2dForward) uses the same two routes: inputs x, w
+ * (and b when given) back to back, and y's bytes as its output.
+ *
  * TOKEN is a random string per fixture, so a page can only read the job it was given.
  */
 import type { SupportsAnswer } from '../protocol.js';
-import type { ExpectedOutputs } from '../result-check.js';
+import type { ExpectedOutput, ExpectedOutputs } from '../result-check.js';
 import type { DeclaredCapabilities } from '../capabilities.js';
 import type { Conv2dParams, Dtype, FixtureMeta, OutputName } from '../../../src/types.js';
 
@@ -33,6 +36,21 @@ export interface BrowserJob {
   dy: WireTensorSpec;
   expected: ExpectedOutputs;
 }
+
+/** A forward call: y = conv(x, w) + b (b absent: no bias); y's dtype and shape in `expected`. */
+export interface ForwardJob {
+  token: string;
+  id: string;
+  params: Conv2dParams;
+  x: WireTensorSpec;
+  w: WireTensorSpec;
+  b?: WireTensorSpec;
+  expected: ExpectedOutput;
+}
+
+export type ForwardAnswer =
+  | { kind: 'ok'; y: WireTensorSpec; seconds: number }
+  | { kind: 'error'; message: string; stack?: string; seconds: number; lostDevices: LostDevice[] };
 
 export type LoadAnswer = { kind: 'ready'; declared: DeclaredCapabilities; gpu: string | null } | { kind: 'load-error'; message: string; stack?: string };
 
@@ -58,5 +76,6 @@ export interface HarnessApi {
   load(): Promise<LoadAnswer>;
   supports(meta: FixtureMeta): Promise<SupportsPageAnswer>;
   run(job: BrowserJob): Promise<RunAnswer>;
+  forward(job: ForwardJob): Promise<ForwardAnswer>;
   dispose(): Promise<void>;
 }
