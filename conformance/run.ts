@@ -26,6 +26,7 @@ import {
   OUTPUT_NAMES,
   type AdapterCapabilities,
   type FixtureMeta,
+  type ForwardMeta,
   type OutputName,
   type Outcome,
   type OutcomeStatus,
@@ -321,6 +322,8 @@ export interface CorpusFixture {
   /** The fixture's folder. */
   folder: string;
   meta: FixtureMeta;
+  /** Its forward.json as checkCorpus read and checked it (null: the fixture has no forward). */
+  forward: ForwardMeta | null;
 }
 
 interface OpenedCorpus {
@@ -374,7 +377,7 @@ async function openCorpus(fixturesDir: string | undefined): Promise<OpenedCorpus
     bundled,
     corpusVersion: manifest.corpusVersion,
     digest: manifest.digest,
-    fixtures: fixtures.map(({ folder, meta }) => ({ folder, meta })),
+    fixtures: fixtures.map(({ folder, meta, forward }) => ({ folder, meta, forward })),
   };
 }
 
@@ -431,8 +434,8 @@ async function prepareFixture(capabilities: AdapterCapabilities, corpusFixture: 
   // The reading below is synchronous: let a request just handed to the adapter go out first.
   await new Promise((resolve) => setImmediate(resolve));
   try {
-    const { folder, meta } = corpusFixture;
-    return readyFixture(capabilities, loadFixtureTensors(folder, meta), timeoutMs);
+    const { folder, meta, forward } = corpusFixture;
+    return readyFixture(capabilities, loadFixtureTensors(folder, meta, { forwardMeta: forward }), timeoutMs);
   } catch (error) {
     return { kind: 'failed', error };
   }
@@ -559,14 +562,14 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
       throw new ConformanceError('E_CHECKSUM', `corpus ${corpus.dir} failed verification: ${pin.message}`, { dir: corpus.dir, pin });
     }
     // Only the queue holds the selected fixtures from here on: each is released once it is scored.
-    const folders = new Map(corpus.fixtures.map(({ folder, meta }) => [meta, folder]));
+    const byMeta = new Map(corpus.fixtures.map((fixture) => [fixture.meta, fixture]));
     const selected = selectFixtures(
       corpus.fixtures.map(({ meta }) => meta),
       { only: options.only, terms, filter: options.filter, shard: options.shard },
       corpus.dir,
     );
-    const queue: CorpusFixture[] = selected.map((meta) => ({ meta, folder: folders.get(meta)! }));
-    folders.clear();
+    const queue: CorpusFixture[] = selected.map((meta) => byMeta.get(meta)!);
+    byMeta.clear();
     fixtureCount = corpus.fixtures.length;
     selectedCount = queue.length;
     corpus.fixtures = [];
