@@ -38,7 +38,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ConformanceError, describeValue } from '../../src/errors.js';
 import { readNpyFile, writeNpy } from '../../src/npy.js';
-import { INPUT_NAMES, OUTPUT_NAMES, type AdapterCapabilities, type OutputName, type Tensor } from '../../src/types.js';
+import { INPUT_NAMES, OUTPUT_NAMES, type AdapterCapabilities, type FixtureMeta, type OutputName, type ScoredName, type Tensor } from '../../src/types.js';
 import {
   describeExit,
   killOnExit,
@@ -55,7 +55,7 @@ import {
 } from './adapter-host.js';
 import { validateCapabilities } from './capabilities.js';
 import { Restarter, type RestartOutcome } from './restarter.js';
-import { checkOutputTensor } from './result-check.js';
+import { checkOutputTensor, type ExpectedOutput } from './result-check.js';
 
 /** Protocol 1.0 (its handshake string has no minor version). */
 export const COMMAND_PROTOCOL = 'conv2d-backward-conformance/1';
@@ -72,6 +72,22 @@ export const COMMAND_HOST_MAX_IN_FLIGHT = 4;
 const SHUTDOWN_GRACE_MS = 5000;
 
 type Answer = { kind: 'line'; value: Record<string, unknown>; seconds: number } | { kind: 'failed'; message: string; detail?: string } | { kind: 'timeout' };
+
+/** The program's own "seconds" when it is a finite non-negative number, else the round trip the runner measured. */
+function reportedSeconds(reply: Record<string, unknown>, roundTrip: number): number {
+  const reported = reply.seconds;
+  return typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : roundTrip;
+}
+
+/** The error message of an answer that is not `"ok": true`: the program's own error, or what was expected (`expected`) and found; null for ok. */
+function refusal(reply: Record<string, unknown>, expected: string): string | null {
+  if (reply.ok === false) {
+    const text = typeof reply.error === 'string' && reply.error !== '' ? reply.error : describeValue(reply.error);
+    return `the adapter reported an error: ${text}`;
+  }
+  if (reply.ok !== true) return `${expected}, found "ok": ${describeValue(reply.ok)}`;
+  return null;
+}
 
 /** One request, from run() until its answer. */
 interface Job {
@@ -427,48 +443,118 @@ export class CommandHost implements AdapterHost {
   async run(request: HostRequest): Promise<HostResponse> {
     if (this.closing) return { kind: 'error', message: 'the runner is shutting down' };
     const { meta } = request;
-    // The request's files, in the run's private folder: a sequence number and a random part no one
-    // (the program included) can guess, and inputs created exclusively ('wx': a file or link already
-    // at the name is an error, never written through). A folder per request cost a mkdir and an
-    // rmdir per fixture, the largest part of the runner's share.
-    const prefix = join(this.tempDir!, `${++this.sequence}-${randomBytes(6).toString('hex')}-`);
+    const prefix = this.requestPrefix();
     const inputs = { x: `${prefix}x.npy`, w: `${prefix}w.npy`, dy: `${prefix}dy.npy` };
     const outputPaths: Partial<Record<OutputName, string>> = {};
     for (const name of OUTPUT_NAMES) if (request.expected[name] !== undefined) outputPaths[name] = `${prefix}${name}.npy`;
     try {
-      try {
-        // Synchronous: a few small files, cheaper than thread-pool round trips (the runner's share per fixture).
-        for (const name of INPUT_NAMES) writeFileSync(inputs[name], writeNpy(request[name], inputs[name]), { flag: 'wx' });
-      } catch (error) {
-        // Only someone who can write in the run's folder (the program) can have taken the name first.
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        return { kind: 'error', message: `an input file of fixture ${meta.id} already existed in the runner's temporary folder before the runner wrote it: ${(error as Error).message}` };
-      }
+      const taken = this.writeInputs(`fixture ${meta.id}`, INPUT_NAMES.map((name) => [inputs[name], request[name]]));
+      if (taken !== null) return taken;
       const shapes: Record<string, number[]> = { x: request.x.shape, w: request.w.shape, dy: request.dy.shape };
       for (const name of OUTPUT_NAMES) {
         const expected = request.expected[name];
         if (expected !== undefined) shapes[name] = expected.shape;
       }
-      const line = `${JSON.stringify({
-        type: 'backward',
-        id: meta.id,
-        dtype: meta.dtype,
-        params: meta.params,
-        layout: this.capabilities!.layout,
-        filterLayout: this.capabilities!.filterLayout,
-        shapes,
-        inputs,
-        outputs: outputPaths,
-      })}\n`;
-      const answer = await new Promise<Answer>((resolve) => {
-        this.jobs.push({ id: meta.id, line, timeoutMs: request.timeoutMs, settle: resolve, sentTo: null, timer: null, startedAt: performance.now() });
-        void this.pump();
-      });
+      const answer = await this.submit(request, { type: 'backward', dtype: meta.dtype, shapes, inputs, outputs: outputPaths });
       if (answer.kind === 'timeout') return { kind: 'timeout' };
       if (answer.kind === 'failed') return { kind: 'error', message: answer.message, detail: answer.detail };
       return await this.readAnswer(meta.id, answer.value, answer.seconds, request, outputPaths);
     } finally {
       this.remove([...Object.values(inputs), ...Object.values(outputPaths)]);
+    }
+  }
+
+  /** A forward request (protocol 1.2): written, queued and answered like a backward request; y read from its .npy file. */
+  async runForward(request: HostForwardRequest): Promise<HostForwardResponse> {
+    if (this.closing) return { kind: 'error', message: 'the runner is shutting down' };
+    const { meta } = request;
+    const prefix = this.requestPrefix();
+    const inputs: Record<string, string> = { x: `${prefix}x.npy`, w: `${prefix}w.npy` };
+    const written: [string, Tensor][] = [
+      [inputs.x, request.x],
+      [inputs.w, request.w],
+    ];
+    const shapes: Record<string, number[]> = { x: request.x.shape, w: request.w.shape, y: request.expected.shape };
+    if (request.b !== undefined) {
+      inputs.b = `${prefix}b.npy`;
+      written.push([inputs.b, request.b]);
+      shapes.b = request.b.shape;
+    }
+    const yPath = `${prefix}y.npy`;
+    try {
+      const taken = this.writeInputs(`the forward of ${meta.id}`, written);
+      if (taken !== null) return taken;
+      const answer = await this.submit(request, { type: 'forward', dtype: request.expected.dtype, shapes, inputs, outputs: { y: yPath } });
+      if (answer.kind === 'timeout') return { kind: 'timeout' };
+      if (answer.kind === 'failed') return { kind: 'error', message: answer.message, detail: answer.detail };
+      const reply = answer.value;
+      const adapterSeconds = reportedSeconds(reply, answer.seconds);
+      const refused = refusal(reply, `forward answer for ${meta.id}: expected "ok": true or false`);
+      if (refused !== null) return { kind: 'error', message: refused, adapterSeconds };
+      const y = await this.readOutput('y', yPath, request.expected, `the forward of ${meta.id}`);
+      return y.kind === 'ok' ? { kind: 'ok', y: y.tensor, adapterSeconds } : { kind: 'error', message: y.message, adapterSeconds };
+    } finally {
+      this.remove([...Object.values(inputs), yPath]);
+    }
+  }
+
+  /**
+   * Where a request's files go: the run's private folder, under a sequence number and a random
+   * part no one (the program included) can guess. A folder per request cost a mkdir and an rmdir
+   * per fixture, the largest part of the runner's share.
+   */
+  private requestPrefix(): string {
+    return join(this.tempDir!, `${++this.sequence}-${randomBytes(6).toString('hex')}-`);
+  }
+
+  /**
+   * Write a request's input files, each created exclusively ('wx': a file or link already at the
+   * name is never written through). Only someone who can write in the run's folder (the program)
+   * can have taken a name first: that is an error for this request, returned; other errors throw.
+   * Synchronous: a few small files, cheaper than thread-pool round trips.
+   */
+  private writeInputs(what: string, files: readonly (readonly [string, Tensor])[]): { kind: 'error'; message: string } | null {
+    try {
+      for (const [path, tensor] of files) writeFileSync(path, writeNpy(tensor, path), { flag: 'wx' });
+      return null;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return { kind: 'error', message: `an input file of ${what} already existed in the runner's temporary folder before the runner wrote it: ${(error as Error).message}` };
+    }
+  }
+
+  /** Queue one request line (the fixture's id, params and the declared layouts, plus `fields`) and wait for its answer. */
+  private submit(request: { meta: FixtureMeta; timeoutMs: number }, fields: { type: 'backward' | 'forward'; dtype: string; shapes: Record<string, number[]>; inputs: Record<string, string>; outputs: Record<string, string> }): Promise<Answer> {
+    const { meta } = request;
+    const line = `${JSON.stringify({
+      type: fields.type,
+      id: meta.id,
+      dtype: fields.dtype,
+      params: meta.params,
+      layout: this.capabilities!.layout,
+      filterLayout: this.capabilities!.filterLayout,
+      shapes: fields.shapes,
+      inputs: fields.inputs,
+      outputs: fields.outputs,
+    })}\n`;
+    return new Promise<Answer>((resolve) => {
+      this.jobs.push({ id: meta.id, line, timeoutMs: request.timeoutMs, settle: resolve, sentTo: null, timer: null, startedAt: performance.now() });
+      void this.pump();
+    });
+  }
+
+  /** One output file the program wrote, read (Fortran order and big-endian converted) and checked against its expected dtype and shape. */
+  private async readOutput(name: ScoredName, path: string, expected: ExpectedOutput, what: string): Promise<{ kind: 'ok'; tensor: Tensor } | { kind: 'error'; message: string }> {
+    let tensor: Tensor;
+    try {
+      tensor = await readNpyFile(path, { convert: true, expected: { ...expected, what: `the expected ${name}` } });
+    } catch (error) {
+      return { kind: 'error', message: `the adapter answered ok for ${what} but ${name} could not be read: ${(error as Error).message}` };
+    }
+    try {
+      return { kind: 'ok', tensor: checkOutputTensor(name, tensor, expected) };
+    } catch (error) {
+      return { kind: 'error', message: `${(error as Error).message} (in ${path})` };
     }
   }
 
@@ -487,69 +573,6 @@ export class CommandHost implements AdapterHost {
     void removal.then(() => this.removals.delete(removal));
   }
 
-  /** A forward request (protocol 1.2): written, queued and answered like a backward request; y read from its .npy file. */
-  async runForward(request: HostForwardRequest): Promise<HostForwardResponse> {
-    if (this.closing) return { kind: 'error', message: 'the runner is shutting down' };
-    const { meta } = request;
-    // Files named as a backward request's are (see run()): a sequence number and a random part, inputs created exclusively.
-    const prefix = join(this.tempDir!, `${++this.sequence}-${randomBytes(6).toString('hex')}-`);
-    const inputs: Record<string, string> = { x: `${prefix}x.npy`, w: `${prefix}w.npy` };
-    if (request.b !== undefined) inputs.b = `${prefix}b.npy`;
-    const yPath = `${prefix}y.npy`;
-    try {
-      const shapes: Record<string, number[]> = { x: request.x.shape, w: request.w.shape, y: request.expected.shape };
-      try {
-        writeFileSync(inputs.x, writeNpy(request.x, inputs.x), { flag: 'wx' });
-        writeFileSync(inputs.w, writeNpy(request.w, inputs.w), { flag: 'wx' });
-        if (request.b !== undefined) {
-          writeFileSync(inputs.b, writeNpy(request.b, inputs.b), { flag: 'wx' });
-          shapes.b = request.b.shape;
-        }
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        return { kind: 'error', message: `an input file of the forward of ${meta.id} already existed in the runner's temporary folder before the runner wrote it: ${(error as Error).message}` };
-      }
-      const line = `${JSON.stringify({
-        type: 'forward',
-        id: meta.id,
-        dtype: request.expected.dtype,
-        params: meta.params,
-        layout: this.capabilities!.layout,
-        filterLayout: this.capabilities!.filterLayout,
-        shapes,
-        inputs,
-        outputs: { y: yPath },
-      })}\n`;
-      const answer = await new Promise<Answer>((resolve) => {
-        this.jobs.push({ id: meta.id, line, timeoutMs: request.timeoutMs, settle: resolve, sentTo: null, timer: null, startedAt: performance.now() });
-        void this.pump();
-      });
-      if (answer.kind === 'timeout') return { kind: 'timeout' };
-      if (answer.kind === 'failed') return { kind: 'error', message: answer.message, detail: answer.detail };
-      const reply = answer.value;
-      const reported = reply.seconds;
-      const adapterSeconds = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : answer.seconds;
-      if (reply.ok === false) {
-        const text = typeof reply.error === 'string' && reply.error !== '' ? reply.error : describeValue(reply.error);
-        return { kind: 'error', message: `the adapter reported an error: ${text}`, adapterSeconds };
-      }
-      if (reply.ok !== true) return { kind: 'error', message: `forward answer for ${meta.id}: expected "ok": true or false, found "ok": ${describeValue(reply.ok)}`, adapterSeconds };
-      let tensor: Tensor;
-      try {
-        tensor = await readNpyFile(yPath, { convert: true, expected: { ...request.expected, what: 'the expected y' } });
-      } catch (error) {
-        return { kind: 'error', message: `the adapter answered ok for the forward of ${meta.id} but y could not be read: ${(error as Error).message}`, adapterSeconds };
-      }
-      try {
-        return { kind: 'ok', y: checkOutputTensor('y', tensor, request.expected), adapterSeconds };
-      } catch (error) {
-        return { kind: 'error', message: `${(error as Error).message} (in ${yPath})`, adapterSeconds };
-      }
-    } finally {
-      this.remove([...Object.values(inputs), yPath]);
-    }
-  }
-
   /** Turn an answer line into a response: the outputs read and checked, or the program's own error or refusal. */
   private async readAnswer(
     id: string,
@@ -558,8 +581,7 @@ export class CommandHost implements AdapterHost {
     request: HostRequest,
     outputPaths: Partial<Record<OutputName, string>>,
   ): Promise<HostResponse> {
-    const reported = reply.seconds;
-    const adapterSeconds = typeof reported === 'number' && Number.isFinite(reported) && reported >= 0 ? reported : roundTrip;
+    const adapterSeconds = reportedSeconds(reply, roundTrip);
     if ('unsupported' in reply) {
       const reason = reply.unsupported;
       if (typeof reason !== 'string' || reason.trim() === '') {
@@ -567,29 +589,16 @@ export class CommandHost implements AdapterHost {
       }
       return { kind: 'unsupported', reason: reason.trim(), adapterSeconds };
     }
-    if (reply.ok === false) {
-      const text = typeof reply.error === 'string' && reply.error !== '' ? reply.error : describeValue(reply.error);
-      return { kind: 'error', message: `the adapter reported an error: ${text}`, adapterSeconds };
-    }
-    if (reply.ok !== true) {
-      return { kind: 'error', message: `answer for ${id}: expected "ok": true or false, or "unsupported": "reason", found "ok": ${describeValue(reply.ok)}`, adapterSeconds };
-    }
+    const refused = refusal(reply, `answer for ${id}: expected "ok": true or false, or "unsupported": "reason"`);
+    if (refused !== null) return { kind: 'error', message: refused, adapterSeconds };
     const outputs: Partial<Record<OutputName, Tensor>> = {};
     for (const name of OUTPUT_NAMES) {
       const expected = request.expected[name];
       const path = outputPaths[name];
       if (expected === undefined || path === undefined) continue;
-      let tensor: Tensor;
-      try {
-        tensor = await readNpyFile(path, { convert: true, expected: { ...expected, what: `the expected ${name}` } });
-      } catch (error) {
-        return { kind: 'error', message: `the adapter answered ok for ${id} but ${name} could not be read: ${(error as Error).message}`, adapterSeconds };
-      }
-      try {
-        outputs[name] = checkOutputTensor(name, tensor, expected);
-      } catch (error) {
-        return { kind: 'error', message: `${(error as Error).message} (in ${path})`, adapterSeconds };
-      }
+      const read = await this.readOutput(name, path, expected, id);
+      if (read.kind === 'error') return { kind: 'error', message: read.message, adapterSeconds };
+      outputs[name] = read.tensor;
     }
     return { kind: 'ok', outputs, adapterSeconds, notes: [] };
   }

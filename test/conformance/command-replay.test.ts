@@ -74,7 +74,10 @@ t.test('cmd: crash, refusal, hang and wrong values are reported per fixture and 
 t.test('cmd: a bad handshake or a program that dies first is a load error (exit 2)', async (t) => {
   const protocol = await runCli(['--impl', python('--protocol other/9'), '--fixtures', corpus.dir]);
   t.equal(protocol.code, 2);
-  t.match(protocol.stderr, /handshake "protocol": expected "conv2d-backward-conformance\/1" or "conv2d-backward-conformance\/1\.1", found "other\/9"/);
+  t.ok(
+    protocol.stderr.includes('handshake "protocol": expected "conv2d-backward-conformance/1" or "conv2d-backward-conformance/1.1" or "conv2d-backward-conformance/1.2", found "other/9"'),
+    protocol.stderr,
+  );
   const outputs = await runCli(['--impl', python('--outputs dx,dz'), '--fixtures', corpus.dir]);
   t.equal(outputs.code, 2);
   t.match(outputs.stderr, /outputs\[1\]: unknown name "dz"; expected one of dx, dw, db/);
