@@ -232,6 +232,48 @@ function attempt<T>(problems: CorpusProblem[], path: string, absolute: string, s
   }
 }
 
+/** A fixture file read whole, when its size is not known from fixture.json or forward.json. */
+function readListedFile(absolute: string): Uint8Array {
+  return readRegularFileSync(absolute, 'a fixture file', { max: MAX_READ_BYTES, why: 'the largest file read' });
+}
+
+/**
+ * Read each of `names` that the entry lists and the folder holds as a regular file, once,
+ * with `read`, and compare its sha256 with the manifest's. Returns the bytes of those that
+ * match, and whether every one read and matched (the problems are pushed).
+ */
+function readListedFiles<Name extends string>(
+  problems: CorpusProblem[],
+  entry: ManifestEntry,
+  folder: string,
+  present: ReadonlyMap<string, string>,
+  names: readonly Name[],
+  fileNameOf: (name: Name) => string,
+  read: (name: Name, absolute: string) => Uint8Array,
+): { bytes: Map<Name, Uint8Array>; intact: boolean } {
+  const bytes = new Map<Name, Uint8Array>();
+  let intact = true;
+  for (const name of names) {
+    const fileName = fileNameOf(name);
+    if (present.get(fileName) !== 'a regular file' || !(fileName in entry.files)) continue;
+    const path = `${entry.path}/${fileName}`;
+    const absolute = join(folder, fileName);
+    const fileBytes = attempt(problems, path, absolute, () => read(name, absolute));
+    if (fileBytes === undefined) {
+      intact = false;
+      continue;
+    }
+    const found = sha256Hex(fileBytes);
+    if (found !== entry.files[fileName]) {
+      problems.push({ path, code: 'E_CHECKSUM', problem: `bytes changed: sha256 expected ${entry.files[fileName]} (${MANIFEST_FILE}), found ${found}` });
+      intact = false;
+      continue;
+    }
+    bytes.set(name, fileBytes);
+  }
+  return { bytes, intact };
+}
+
 /**
  * The one corpus verifier, for the runner, `conv2d-fixtures verify`, fetch and pack.
  * Checks, listing every problem (one never stops the others):
@@ -367,51 +409,19 @@ export async function checkCorpus(corpusDir: string, options: CheckCorpusOptions
     if (forwardListed && !forwardIntact) intact = false;
     if (options.tensors === 'later') continue;
 
-    // Each tensor file: read once (its size from fixture.json when that parsed), hashed against the manifest.
-    const tensorBytes = new Map<FixtureTensorName, Uint8Array>();
-    for (const name of FIXTURE_TENSOR_NAMES) {
-      const fileName = tensorFileName(name);
-      if (present.get(fileName) !== 'a regular file' || !(fileName in entry.files)) continue;
-      const path = `${entry.path}/${fileName}`;
-      const absolute = join(folder, fileName);
-      const bytes = attempt(problems, path, absolute, () =>
-        meta !== undefined ? readTensorFile(folder, meta, name, false) : readRegularFileSync(absolute, 'a fixture file', { max: MAX_READ_BYTES, why: 'the largest file read' }),
-      );
-      if (bytes === undefined) {
-        intact = false;
-        continue;
-      }
-      const found = sha256Hex(bytes);
-      if (found !== entry.files[fileName]) {
-        problems.push({ path, code: 'E_CHECKSUM', problem: `bytes changed: sha256 expected ${entry.files[fileName]} (${MANIFEST_FILE}), found ${found}` });
-        intact = false;
-        continue;
-      }
-      tensorBytes.set(name, bytes);
-    }
-    // y.npy and y-magnitude.npy: read once (their size from forward.json when that parsed), hashed against the manifest.
-    const forwardBytes = new Map<(typeof FORWARD_TENSOR_NAMES)[number], Uint8Array>();
-    for (const name of FORWARD_TENSOR_NAMES) {
-      const fileName = forwardTensorFileName(name);
-      if (present.get(fileName) !== 'a regular file' || !(fileName in entry.files)) continue;
-      const path = `${entry.path}/${fileName}`;
-      const absolute = join(folder, fileName);
-      const listedForward = forward;
-      const bytes = attempt(problems, path, absolute, () =>
-        listedForward !== null ? readForwardTensorFile(folder, listedForward, name, false) : readRegularFileSync(absolute, 'a fixture file', { max: MAX_READ_BYTES, why: 'the largest file read' }),
-      );
-      if (bytes === undefined) {
-        intact = false;
-        continue;
-      }
-      const found = sha256Hex(bytes);
-      if (found !== entry.files[fileName]) {
-        problems.push({ path, code: 'E_CHECKSUM', problem: `bytes changed: sha256 expected ${entry.files[fileName]} (${MANIFEST_FILE}), found ${found}` });
-        intact = false;
-        continue;
-      }
-      forwardBytes.set(name, bytes);
-    }
+    // Each tensor file, y.npy and y-magnitude.npy: read once (its size from fixture.json or
+    // forward.json when that parsed), hashed against the manifest.
+    const fixtureMeta = meta;
+    const tensors = readListedFiles(problems, entry, folder, present, FIXTURE_TENSOR_NAMES, tensorFileName, (name, absolute) =>
+      fixtureMeta !== undefined ? readTensorFile(folder, fixtureMeta, name, false) : readListedFile(absolute),
+    );
+    const listedForward = forward;
+    const forwardTensors = readListedFiles(problems, entry, folder, present, FORWARD_TENSOR_NAMES, forwardTensorFileName, (name, absolute) =>
+      listedForward !== null ? readForwardTensorFile(folder, listedForward, name, false) : readListedFile(absolute),
+    );
+    if (!tensors.intact || !forwardTensors.intact) intact = false;
+    const tensorBytes = tensors.bytes;
+    const forwardBytes = forwardTensors.bytes;
     if (options.tensors === 'decode' && intact && meta !== undefined) {
       const verifiedMeta = meta;
       for (const [name, bytes] of tensorBytes) {
