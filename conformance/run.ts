@@ -543,19 +543,26 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
   let pin: PinCheck;
   let fixtureCount: number;
   let selectedCount: number;
+  // The first adapter's start, settled or not: an error found before it ends (a corpus or usage error) closes
+  // the hosts while it runs, and what it starts after that close is closed once it settles (finally, below).
+  let firstStarted: Promise<unknown> | null = null;
+  let firstSettled = false;
   try {
     // The first adapter process starts now and loads while the corpus is verified (on another
     // core); a corpus problem is still reported before an adapter that fails to load.
     const first = createHost(spec, options.impl, output, { fixtureMs: timeoutMs, loadMs: loadTimeoutMs }, options.browser, sandbox);
     hosts.push(first);
     const startCalled = performance.now();
-    const firstStarted = first.start().then(
+    const started = first.start().then(
       (declared) => {
         startupSeconds = (performance.now() - startCalled) / 1000;
         return { ok: true as const, declared };
       },
       (error: unknown) => ({ ok: false as const, error }),
     );
+    firstStarted = started.finally(() => {
+      firstSettled = true;
+    });
     corpus = await openCorpus(options.fixturesDir);
     pin = checkCorpusPin(corpus, { bundled: corpus.bundled });
     if (corpus.bundled && pin.status === 'mismatch') {
@@ -573,7 +580,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     fixtureCount = corpus.fixtures.length;
     selectedCount = queue.length;
     corpus.fixtures = [];
-    const firstReady = await firstStarted;
+    const firstReady = await started;
     if (!firstReady.ok) throw firstReady.error;
     capabilities = firstReady.declared;
     checkGradcheckCapability(options.gradcheck, capabilities, options.impl);
@@ -669,6 +676,10 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
     if (stopped !== null) stopped.notRun = queue.length;
   } finally {
     await Promise.all(hosts.map((host) => host.close()));
+    if (firstStarted !== null && !firstSettled) {
+      await firstStarted;
+      await hosts[0].close();
+    }
   }
 
   outcomes.sort((a, b) => compareIds(a.id, b.id));

@@ -40,14 +40,30 @@ def tap_range(out_size, in_size, stride, dilation, pad_before, tap):
     return first, last, offset
 
 
+def kernel_taps(out_shape, in_shape, kernel_shape, params):
+    """For each kernel tap (kh, kw) that reaches x: (kh, kw, output rows, output columns, input rows, input columns) as slices."""
+    (out_height, out_width), (height, width), (kernel_height, kernel_width) = out_shape, in_shape, kernel_shape
+    stride_h, stride_w = params['stride']
+    dilation_h, dilation_w = params['dilation']
+    pads = params['pads']
+    for kh in range(kernel_height):
+        row_first, row_last, row_offset = tap_range(out_height, height, stride_h, dilation_h, pads['top'], kh)
+        if row_last < row_first:
+            continue
+        rows = slice(row_first * stride_h + row_offset, row_last * stride_h + row_offset + 1, stride_h)
+        for kw in range(kernel_width):
+            col_first, col_last, col_offset = tap_range(out_width, width, stride_w, dilation_w, pads['left'], kw)
+            if col_last < col_first:
+                continue
+            cols = slice(col_first * stride_w + col_offset, col_last * stride_w + col_offset + 1, stride_w)
+            yield kh, kw, slice(row_first, row_last + 1), slice(col_first, col_last + 1), rows, cols
+
+
 def conv2d_backward(x, w, dy, params):
     """x [N, C, H, W], w [Cout, C/G, KH, KW], dy [N, Cout, OH, OW] (float64) -> dx, dw, db."""
     batch, channels, height, width = x.shape
     out_channels, group_channels, kernel_height, kernel_width = w.shape
     _, _, out_height, out_width = dy.shape
-    stride_h, stride_w = params['stride']
-    dilation_h, dilation_w = params['dilation']
-    pads = params['pads']
     groups = params['groups']
     group_out = out_channels // groups
 
@@ -59,22 +75,13 @@ def conv2d_backward(x, w, dy, params):
     dw_groups = dw.reshape(groups, group_out, group_channels, kernel_height, kernel_width)
     x_groups = x.reshape(batch, groups, group_channels, height, width)
 
-    for kh in range(kernel_height):
-        row_first, row_last, row_offset = tap_range(out_height, height, stride_h, dilation_h, pads['top'], kh)
-        if row_last < row_first:
-            continue
-        rows = slice(row_first * stride_h + row_offset, row_last * stride_h + row_offset + 1, stride_h)
-        for kw in range(kernel_width):
-            col_first, col_last, col_offset = tap_range(out_width, width, stride_w, dilation_w, pads['left'], kw)
-            if col_last < col_first:
-                continue
-            cols = slice(col_first * stride_w + col_offset, col_last * stride_w + col_offset + 1, stride_w)
-            dy_tap = dy_groups[:, :, :, row_first:row_last + 1, col_first:col_last + 1]  # [N, G, Og, h, w]
-            x_tap = x_groups[:, :, :, rows, cols]  # [N, G, Cg, h, w]
-            # dw[g, o, c, kh, kw] = sum over n, h, w of dy[n, g, o, h, w] * x[n, g, c, h, w]
-            dw_groups[:, :, :, kh, kw] += np.einsum('ngohw,ngchw->goc', dy_tap, x_tap)
-            # dx[n, g, c, rows, cols] += sum over o of dy[n, g, o, h, w] * w[g, o, c, kh, kw]
-            dx_groups[:, :, :, rows, cols] += np.einsum('ngohw,goc->ngchw', dy_tap, w_groups[:, :, :, kh, kw])
+    for kh, kw, out_rows, out_cols, rows, cols in kernel_taps((out_height, out_width), (height, width), (kernel_height, kernel_width), params):
+        dy_tap = dy_groups[:, :, :, out_rows, out_cols]  # [N, G, Og, h, w]
+        x_tap = x_groups[:, :, :, rows, cols]  # [N, G, Cg, h, w]
+        # dw[g, o, c, kh, kw] = sum over n, h, w of dy[n, g, o, h, w] * x[n, g, c, h, w]
+        dw_groups[:, :, :, kh, kw] += np.einsum('ngohw,ngchw->goc', dy_tap, x_tap)
+        # dx[n, g, c, rows, cols] += sum over o of dy[n, g, o, h, w] * w[g, o, c, kh, kw]
+        dx_groups[:, :, :, rows, cols] += np.einsum('ngohw,goc->ngchw', dy_tap, w_groups[:, :, :, kh, kw])
 
     db = dy.sum(axis=(0, 2, 3))
     return dx, dw, db
@@ -95,18 +102,9 @@ def conv2d_forward(x, w, b, params):
     y_groups = y.reshape(batch, groups, group_out, out_height, out_width)  # a view: writes land in y
     w_groups = w.reshape(groups, group_out, group_channels, kernel_height, kernel_width)
     x_groups = x.reshape(batch, groups, group_channels, height, width)
-    for kh in range(kernel_height):
-        row_first, row_last, row_offset = tap_range(out_height, height, stride_h, dilation_h, pads['top'], kh)
-        if row_last < row_first:
-            continue
-        rows = slice(row_first * stride_h + row_offset, row_last * stride_h + row_offset + 1, stride_h)
-        for kw in range(kernel_width):
-            col_first, col_last, col_offset = tap_range(out_width, width, stride_w, dilation_w, pads['left'], kw)
-            if col_last < col_first:
-                continue
-            cols = slice(col_first * stride_w + col_offset, col_last * stride_w + col_offset + 1, stride_w)
-            # y[n, g, o, h, w] += sum over c of x[n, g, c, h', w'] * w[g, o, c, kh, kw]
-            y_groups[:, :, :, row_first:row_last + 1, col_first:col_last + 1] += np.einsum('ngchw,goc->ngohw', x_groups[:, :, :, rows, cols], w_groups[:, :, :, kh, kw])
+    for kh, kw, out_rows, out_cols, rows, cols in kernel_taps((out_height, out_width), (height, width), (kernel_height, kernel_width), params):
+        # y[n, g, o, h, w] += sum over c of x[n, g, c, h', w'] * w[g, o, c, kh, kw]
+        y_groups[:, :, :, out_rows, out_cols] += np.einsum('ngchw,goc->ngohw', x_groups[:, :, :, rows, cols], w_groups[:, :, :, kh, kw])
     if b is not None:
         y += b.reshape(1, out_channels, 1, 1)
     return y

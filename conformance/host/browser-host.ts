@@ -270,8 +270,10 @@ export class BrowserHost implements AdapterHost {
     const bundleStart = performance.now();
     const [harness, adapter] = await Promise.all([bundleForBrowser(harnessEntry(), 'the harness'), bundleForBrowser(this.modulePath, 'adapter')]);
     this.timings.bundleSeconds = (performance.now() - bundleStart) / 1000;
+    this.stopIfClosing();
     this.server = new LoopbackServer({ harness, adapter });
     await this.server.start();
+    this.stopIfClosing();
     const opened = await this.openPage();
     if (!opened.ok) {
       throw new ConformanceError('E_ADAPTER_LOAD', [`cannot load adapter ${this.source} in the browser: ${opened.message}`, opened.detail].filter(Boolean).join('\n'), {
@@ -279,6 +281,11 @@ export class BrowserHost implements AdapterHost {
       });
     }
     return validateCapabilities(opened.declared, this.source, { allowFunction: true });
+  }
+
+  /** close() came while start() was under way: start nothing more (what was made is closed by the runner's second close()). */
+  private stopIfClosing(): void {
+    if (this.closing) throw new ConformanceError('E_ADAPTER_LOAD', `adapter ${this.source} was not started: the runner is shutting down`, { source: this.source });
   }
 
   private async launch(): Promise<PlaywrightBrowser> {
@@ -303,6 +310,7 @@ export class BrowserHost implements AdapterHost {
   /** A fresh context and page with the harness and the adapter loaded; returns the declared capabilities. */
   private async openPage(): Promise<{ ok: true; declared: DeclaredCapabilities } | { ok: false; message: string; detail?: string }> {
     const browser = await this.launch();
+    this.stopIfClosing();
     const pageStart = performance.now();
     const pageNumber = ++this.pageCount;
     const context = await browser.newContext();

@@ -214,6 +214,8 @@ export class CommandHost implements AdapterHost {
   private tempDir: string | null = null;
   private untrackTempDir: () => void = () => {};
   private sequence = 0;
+  /** Ends a program that has not written its handshake yet (set while one loads). */
+  private cancelLoading: (() => void) | null = null;
   /** Removals of finished requests' files still under way (awaited at close, before the folder goes). */
   private readonly removals = new Set<Promise<void>>();
   private capabilities: AdapterCapabilities | null = null;
@@ -240,6 +242,11 @@ export class CommandHost implements AdapterHost {
       throw new ConformanceError('E_USAGE', `--impl cmd:COMMAND: expected a command after 'cmd:', found nothing`, {});
     }
     const tempDir = await mkdtemp(join(tmpdir(), 'conformance-cmd-'));
+    if (this.closing) {
+      // close() came while the folder was being made: start nothing.
+      await rm(tempDir, { recursive: true, force: true });
+      throw new ConformanceError('E_ADAPTER_LOAD', `adapter ${this.source} was not started: the runner is shutting down`, { command: this.command });
+    }
     this.tempDir = tempDir;
     // Ctrl-C / SIGTERM end the CLI through process.exit: remove the folder on the way out.
     this.untrackTempDir = killOnExit(() => rmSync(tempDir, { recursive: true, force: true }));
@@ -287,6 +294,7 @@ export class CommandHost implements AdapterHost {
       const fail = (message: string): void => {
         if (!loading) return;
         loading = false;
+        this.cancelLoading = null;
         clearTimeout(timer);
         this.retired.add(child);
         killProcessGroup(child);
@@ -294,6 +302,8 @@ export class CommandHost implements AdapterHost {
         reject(new ConformanceError('E_ADAPTER_LOAD', tail === '' ? message : `${message}\nadapter stderr:\n${tail}`, { command: this.command }));
       };
       const timer = setTimeout(() => fail(`adapter ${this.source} did not write its handshake line within ${this.loadTimeoutMs} ms (--load-timeout)`), this.loadTimeoutMs);
+      // close() before the handshake: the program is ended, never left running.
+      this.cancelLoading = () => fail(`adapter ${this.source}: stopped before its handshake: the runner is shutting down`);
 
       const onLine = (line: string): void => {
         const value = parseJsonObject(line);
@@ -322,6 +332,7 @@ export class CommandHost implements AdapterHost {
             return;
           }
           loading = false;
+          this.cancelLoading = null;
           clearTimeout(timer);
           this.child = child;
           resolve(capabilities);
@@ -605,6 +616,7 @@ export class CommandHost implements AdapterHost {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.cancelLoading?.();
     for (const job of this.jobs.splice(0)) {
       if (job.timer !== null) clearTimeout(job.timer);
       job.settle({ kind: 'failed', message: 'the runner is shutting down' });

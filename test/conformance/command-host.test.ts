@@ -163,6 +163,19 @@ t.test('start-up is not a fixture: a slow start passes under a short --timeout, 
   t.match(modular.stderr, /--load-timeout: expected a positive integer \(milliseconds for the adapter to start\), found "soon"/);
 });
 
+t.test('a usage error found while the program starts ends the run (exit 2) and the program with it', async (t) => {
+  // The corpus check finds the unknown --only id long before this program's handshake (it sleeps 3 s first):
+  // the runner must not wait for the handshake, nor leave the program running (it used to stay, and the run hung).
+  const pidFile = join(root, 'starting.pid');
+  const run = await runCli(['--impl', `cmd:echo $$ > ${pidFile}; sleep 3; exec ${PYTHON} ${PYTHON_ADAPTER}`, '--fixtures', corpus.dir, '--only', 'no-such-fixture']);
+  t.equal(run.code, 2);
+  t.match(run.stderr, /--only: no fixture with id 'no-such-fixture' in the corpus/);
+  // The shell may be ended before it writes its pid; when it did write it, that process must be gone
+  // (within a generous limit: a SIGKILL is delivered asynchronously, on a loaded machine too).
+  if (existsSync(pidFile)) t.ok(await goneWithin(Number(readFileSync(pidFile, 'utf8')), 10000), 'the starting program (its shell, pid from the file) is gone');
+  else t.pass('the starting program was ended before it wrote its pid');
+});
+
 t.test('fixtures left out by --only, --filter or --shard are counted as not selected', async (t) => {
   const json = reportPath();
   const run = await runCli(['--impl', join(ADAPTERS, 'good-nchw.mjs'), '--fixtures', corpus.dir, '--filter', 'dtype=float32', '--json', json]);
