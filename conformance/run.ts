@@ -435,7 +435,8 @@ async function prepareFixture(capabilities: AdapterCapabilities, corpusFixture: 
   await new Promise((resolve) => setImmediate(resolve));
   try {
     const { folder, meta, forward } = corpusFixture;
-    return readyFixture(capabilities, loadFixtureTensors(folder, meta, { forwardMeta: forward }), timeoutMs);
+    // y and its magnitude are read only for an adapter that gives a forward (nothing else scores them).
+    return readyFixture(capabilities, loadFixtureTensors(folder, meta, { forwardMeta: capabilities.forward === true ? forward : null }), timeoutMs);
   } catch (error) {
     return { kind: 'failed', error };
   }
