@@ -79,23 +79,33 @@ function compactData<T extends TensorData>(data: T): T {
   return data.slice() as T;
 }
 
+/**
+ * Await one adapter call, timed here. A throw or rejection is answered at once as
+ * 'backward-error' ("NAME threw: ...") and gives null; so does nothing once the process is exiting.
+ */
+async function timedCall(requestId: number, name: string, call: () => unknown): Promise<{ result: unknown; seconds: number } | null> {
+  const start = performance.now();
+  let result: unknown;
+  try {
+    result = await call();
+  } catch (error) {
+    const seconds = (performance.now() - start) / 1000;
+    if (exiting) return null;
+    const { message: text, stack } = describeThrown(error);
+    send({ type: 'backward-error', requestId, message: `${name} threw: ${text}`, stack, seconds });
+    return null;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return exiting ? null : { result, seconds };
+}
+
 async function handleBackward(message: BackwardWireRequest, current: Adapter): Promise<void> {
   const { requestId } = message;
   const before = { x: copyOf(message.x.data), w: copyOf(message.w.data), dy: copyOf(message.dy.data) };
   const request: BackwardRequest = { x: message.x, w: message.w, dy: message.dy, params: message.params, id: message.id };
-  const start = performance.now();
-  let result: unknown;
-  try {
-    result = await current.conv2dBackward(request);
-  } catch (error) {
-    const seconds = (performance.now() - start) / 1000;
-    if (exiting) return;
-    const { message: text, stack } = describeThrown(error);
-    send({ type: 'backward-error', requestId, message: `conv2dBackward threw: ${text}`, stack, seconds });
-    return;
-  }
-  const seconds = (performance.now() - start) / 1000;
-  if (exiting) return;
+  const called = await timedCall(requestId, 'conv2dBackward', () => current.conv2dBackward(request));
+  if (called === null) return;
+  const { result, seconds } = called;
   const notes: string[] = [];
   for (const name of ['x', 'w', 'dy'] as const) {
     if (!sameBytes(before[name], message[name].data)) {
@@ -121,19 +131,9 @@ async function handleForward(message: ForwardWireRequest, current: Adapter): Pro
     return;
   }
   const request: ForwardRequest = { x: message.x, w: message.w, ...(message.b !== undefined ? { b: message.b } : {}), params: message.params, id: message.id };
-  const start = performance.now();
-  let result: unknown;
-  try {
-    result = await forward.call(current, request);
-  } catch (error) {
-    const seconds = (performance.now() - start) / 1000;
-    if (exiting) return;
-    const { message: text, stack } = describeThrown(error);
-    send({ type: 'backward-error', requestId, message: `conv2dForward threw: ${text}`, stack, seconds });
-    return;
-  }
-  const seconds = (performance.now() - start) / 1000;
-  if (exiting) return;
+  const called = await timedCall(requestId, 'conv2dForward', () => forward.call(current, request));
+  if (called === null) return;
+  const { result, seconds } = called;
   try {
     const y = checkForwardResult(result, message.expected);
     y.data = compactData(y.data);
