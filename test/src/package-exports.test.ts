@@ -3,7 +3,7 @@
  * would (Node resolves a package's own name through its `exports`), from the
  * built dist/ (npm test builds first).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 
@@ -45,6 +45,9 @@ t.test('every bin and export target is a file npm would ship', async (t) => {
   for (const [name, path] of Object.entries(manifest.bin)) {
     t.ok(existsSync(join(root, path)), `bin ${name}: ${path} exists`);
     t.ok(shipped(path), `bin ${name}: ${path} is under "files"`);
+    // npx in the project runs the bin from a cached link, made (and chmod-ed) once per project
+    // path: a rebuilt dist/ is runnable only if the build itself sets the mode (postbuild).
+    t.equal(statSync(join(root, path)).mode & 0o111, 0o111, `bin ${name}: ${path} is executable`);
   }
   for (const [name, target] of Object.entries(manifest.exports)) {
     if (typeof target !== 'string') {
