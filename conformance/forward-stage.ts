@@ -21,7 +21,7 @@ import { forwardBoundProblem } from '../src/forward-expected.js';
 import { sha256Hex } from '../src/hash.js';
 import { Prng } from '../src/prng.js';
 import type { AdapterCapabilities, Dtype, FixtureMeta, Float64Tensor, GradcheckSummary, OutputName, Tensor } from '../src/types.js';
-import type { AdapterHost, HostForwardResponse, HostResponse } from './host/adapter-host.js';
+import type { AdapterHost, HostForwardRequest, HostForwardResponse, HostResponse } from './host/adapter-host.js';
 import type { ExpectedOutputs } from './host/result-check.js';
 import { adapterShape, fromAdapterLayout, layoutLabel, toAdapterLayout, type AdapterLayouts } from './layout.js';
 import type { ReadyFixture } from './run.js';
@@ -93,9 +93,42 @@ function gradcheckStatus(checks: readonly GradcheckOutcome[]): GradcheckSummary[
   return checks.some((check) => check.status === 'pass') ? 'pass' : 'skipped';
 }
 
+/** A forward request for a fixture, in the adapter's layouts; y is shaped like dy. */
+function forwardRequest(prepared: ReadyFixture, dtype: Dtype, x: Tensor, w: Tensor, b: Tensor | undefined): HostForwardRequest {
+  const { meta, layouts } = prepared;
+  return {
+    meta: dtype === meta.dtype ? meta : { ...meta, dtype },
+    x: toAdapterLayout('x', x, layouts),
+    w: toAdapterLayout('w', w, layouts),
+    ...(b !== undefined ? { b } : {}),
+    expected: { dtype, shape: adapterShape('dy', meta.shapes.dy, layouts), layout: layoutLabel('dy', layouts) },
+    timeoutMs: prepared.request.timeoutMs,
+  };
+}
+
+/** The request for the y that is scored (b absent), or null when no y is scored (no forward, no expected y, or no bound for it). */
+function yRequest(host: AdapterHost, prepared: ReadyFixture, capabilities: AdapterCapabilities): HostForwardRequest | null {
+  const expectedY = prepared.fixture.forward;
+  if (host.runForward === undefined || capabilities.forward !== true || expectedY === undefined) return null;
+  if (forwardBoundProblem(expectedY, prepared.meta.dtype) !== null) return null;
+  return forwardRequest(prepared, prepared.meta.dtype, prepared.fixture.x, prepared.fixture.w, undefined);
+}
+
+/**
+ * Ask for the scored y now, right after the fixture's backward request, on a host that
+ * queues requests and answers them in order (maxInFlight > 1): the adapter computes it
+ * after the backward without waiting for the runner to read that answer first. Pass the
+ * answer to runForwardStage. Undefined when no y is scored.
+ */
+export function askForwardY(host: AdapterHost, prepared: ReadyFixture, capabilities: AdapterCapabilities): Promise<HostForwardResponse> | undefined {
+  const request = yRequest(host, prepared, capabilities);
+  return request === null ? undefined : host.runForward!(request);
+}
+
 /**
  * Run the forward stage of one fixture whose backward answered `backward`. Null when there
  * is nothing to do (no forward, no expected y and no --gradcheck, or a backward that did not answer).
+ * `askedY`: the answer of askForwardY for this fixture, when it was asked ahead (it is not asked again).
  */
 export async function runForwardStage(
   host: AdapterHost,
@@ -103,6 +136,7 @@ export async function runForwardStage(
   backward: HostResponse,
   capabilities: AdapterCapabilities,
   options: ForwardStageOptions,
+  askedY?: Promise<HostForwardResponse>,
 ): Promise<ForwardStage | null> {
   const runForward = host.runForward?.bind(host);
   if (runForward === undefined || capabilities.forward !== true || backward.kind !== 'ok') return null;
@@ -111,15 +145,7 @@ export async function runForwardStage(
   if (expectedY === undefined && !options.gradcheck) return null;
   let adapterSeconds = 0;
   const notes: string[] = [];
-  const call = async (dtype: Dtype, x: Tensor, w: Tensor, b: Tensor | undefined): Promise<Tensor> => {
-    const response = await runForward({
-      meta: dtype === meta.dtype ? meta : { ...meta, dtype },
-      x: toAdapterLayout('x', x, layouts),
-      w: toAdapterLayout('w', w, layouts),
-      ...(b !== undefined ? { b } : {}),
-      expected: { dtype, shape: adapterShape('dy', meta.shapes.dy, layouts), layout: layoutLabel('dy', layouts) },
-      timeoutMs: prepared.request.timeoutMs,
-    });
+  const receive = (response: HostForwardResponse): Tensor => {
     if (response.kind !== 'ok') {
       adapterSeconds += response.kind === 'error' ? (response.adapterSeconds ?? 0) : 0;
       throw new ForwardFailure(response);
@@ -128,12 +154,13 @@ export async function runForwardStage(
     // y is an activation: it comes back from the adapter's layout like dy.
     return fromAdapterLayout('dy', response.y, layouts);
   };
+  const call = async (dtype: Dtype, x: Tensor, w: Tensor, b: Tensor | undefined): Promise<Tensor> => receive(await runForward(forwardRequest(prepared, dtype, x, w, b)));
   try {
     let y: Tensor | undefined;
     if (expectedY !== undefined) {
       const problem = forwardBoundProblem(expectedY, meta.dtype);
-      if (problem === null) y = await call(meta.dtype, fixture.x, fixture.w, undefined);
-      else notes.push(`y not scored: ${problem}`);
+      if (problem !== null) notes.push(`y not scored: ${problem}`);
+      else y = receive(await (askedY ?? runForward(yRequest(host, prepared, capabilities)!)));
     }
     const gradcheck = options.gradcheck ? await gradcheckFixture(host, prepared, backward, capabilities, call) : undefined;
     return { kind: 'done', ...(y !== undefined ? { y } : {}), ...(gradcheck !== undefined ? { gradcheck: gradcheck.summary } : {}), adapterSeconds: adapterSeconds + (gradcheck?.backwardSeconds ?? 0), notes };

@@ -33,9 +33,9 @@ import {
   type Tensor,
 } from '../src/types.js';
 import { matchesFilter, parseFilter, type FilterTerm } from './filter.js';
-import { runForwardStage, type ForwardStage } from './forward-stage.js';
+import { askForwardY, runForwardStage, type ForwardStage } from './forward-stage.js';
 import { runFuzz, type FuzzOptions, type FuzzSummary } from './fuzz/run-fuzz.js';
-import type { AdapterHost, HostOutput, HostRequest, HostResponse } from './host/adapter-host.js';
+import type { AdapterHost, HostForwardResponse, HostOutput, HostRequest, HostResponse } from './host/adapter-host.js';
 import { unsupportedReason } from './host/capabilities.js';
 import { BrowserHost } from './host/browser-host.js';
 import { CommandHost } from './host/command-host.js';
@@ -611,7 +611,8 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
       const meta = failure === null && stopped === null ? queue.shift() : undefined;
       return meta === undefined ? null : prepareFixture(capabilities, meta, timeoutMs);
     };
-    type Launched = { prepared: Extract<Prepared, { kind: 'ready' }>; response: Promise<HostResponse> };
+    /** `y`: the scored forward, asked right after the backward (hosts that queue requests). */
+    type Launched = { prepared: Extract<Prepared, { kind: 'ready' }>; response: Promise<HostResponse>; y?: Promise<HostForwardResponse> };
     // A job holds at most maxInFlight fixtures handed to its adapter (a module adapter's process
     // gets the next ones while it computes, so it does not wait for the runner between them),
     // the next fixture, loaded meanwhile, and the one being scored.
@@ -642,8 +643,10 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
             }
           }
           const response = host.run(prepared.request);
+          // A queueing host computes the forward right after the backward, without a round trip between them.
+          const y = depth > 1 ? askForwardY(host, prepared, capabilities) : undefined;
           upcoming = take();
-          return { prepared, response };
+          return { prepared, response, y };
         }
         return null;
       };
@@ -668,7 +671,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
         }
         // Hand the adapter its next fixture before scoring this one.
         await fill();
-        const stage = await runForwardStage(host, done.prepared, response, capabilities, { gradcheck: options.gradcheck === true });
+        const stage = await runForwardStage(host, done.prepared, response, capabilities, { gradcheck: options.gradcheck === true }, done.y);
         record(finishFixture(done.prepared, response, capabilities, options.errorMaps === true, stage));
       }
     };

@@ -20,7 +20,7 @@ import type { ReportFuzz, ReportFuzzFailure } from '../../src/report-types.js';
 import type { AdapterCapabilities, Outcome } from '../../src/types.js';
 import type { AdapterHost, HostOutput } from '../host/adapter-host.js';
 import { unsupportedReason } from '../host/capabilities.js';
-import { runForwardStage } from '../forward-stage.js';
+import { askForwardY, runForwardStage } from '../forward-stage.js';
 import { DEFAULT_LOAD_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, askSupport, checkGradcheckCapability, createHost, emptyCounts, finishFixture, parseImpl, readyFixture, type Finished, type RunOptions, type RunResult } from '../run.js';
 import { compareIds } from '../shard.js';
 import { drawFuzzCase } from './case-space.js';
@@ -150,8 +150,11 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
     const runBuilt = async (built: BuiltCase): Promise<Finished> => {
       const fixture: LoadedFixture = { meta: built.meta, dir: built.meta.id, ...built.tensors, forward: built.forward };
       const ready = readyFixture(declared, fixture, timeoutMs);
-      const response = await host.run(ready.request);
-      const stage = await runForwardStage(host, ready, response, declared, { gradcheck: options.gradcheck === true });
+      const pending = host.run(ready.request);
+      // A queueing host computes the forward right after the backward, without a round trip between them.
+      const y = (host.maxInFlight ?? 1) > 1 ? askForwardY(host, ready, declared) : undefined;
+      const response = await pending;
+      const stage = await runForwardStage(host, ready, response, declared, { gradcheck: options.gradcheck === true }, y);
       return finishFixture(ready, response, declared, options.errorMaps === true, stage);
     };
     /** Support, then build, then run: null when the adapter does not take the case or its family's rule cannot hold. */

@@ -5,7 +5,8 @@
  * a forward that adds a constant fails the identities but no difference; the backward of
  * the 180°-rotated kernel fails differences; no forward is a usage error.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { ReportOutcome } from '../../src/report-types.js';
@@ -17,9 +18,9 @@ const naive = join(REPO_ROOT, 'dist', 'conformance', 'adapters', 'naive.js');
 /** A corpus subset of every family and several geometries: 18 float32 fixtures. */
 const SUBSET = ['--filter', 'dtype=float32', '--shard', '1/20'];
 
-async function reportOf(t: { testdir(): string }, args: string[]): Promise<{ code: number | null; stdout: string; outcomes: ReportOutcome[] }> {
+async function reportOf(t: { testdir(): string }, args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; outcomes: ReportOutcome[] }> {
   const json = join(t.testdir(), 'report.json');
-  const run = await runCli([...args, '--json', json]);
+  const run = await runCli([...args, '--json', json], env);
   const report = JSON.parse(readFileSync(json, 'utf8')) as { outcomes: ReportOutcome[] };
   return { code: run.code, stdout: run.stdout, outcomes: report.outcomes };
 }
@@ -139,4 +140,21 @@ t.test('--fuzz --gradcheck: a gradcheck failure is shrunk, its repro keeps --gra
   const again = await runCli(['--impl', impl, '--gradcheck', '--fuzz-replay', replay!]);
   t.equal(again.code, 1, 'the replayed case fails again');
   t.match(again.stdout, /gradcheck \(float32\) adjoint-x: /);
+});
+
+t.test("the module host asks for a fixture's y right after its backward: the adapter gets each forward next to its backward, not after the backwards queued behind it", async (t) => {
+  const log = join(mkdtempSync(join(tmpdir(), 'call-order-')), 'calls.txt');
+  const run = await reportOf(t, ['--impl', adapterPath('forward-call-order.mjs'), ...SUBSET], { CALL_ORDER_LOG: log });
+  t.equal(run.code, 0, 'the run passes', { stdout: run.stdout });
+  const calls = readFileSync(log, 'utf8').trimEnd().split('\n');
+  const ran = run.outcomes.filter((outcome) => outcome.status !== 'skipped');
+  t.ok(ran.length >= 10, `${ran.length} fixtures ran`);
+  // The host keeps up to 3 fixtures queued in the adapter's process: before, the order was
+  // backward 1, 2, 3, forward 1, backward 4, forward 2, ... (a round trip per forward).
+  // A fixture whose y has no bound is not asked for y (its notes say so).
+  const expected = ran.flatMap((outcome) =>
+    (outcome.notes ?? []).some((note) => note.startsWith('y not scored')) ? [`backward ${outcome.id}`] : [`backward ${outcome.id}`, `forward ${outcome.id}`],
+  );
+  t.ok(expected.filter((call) => call.startsWith('forward')).length >= 10, 'most fixtures ask for y');
+  t.same(calls, expected, 'backward 1, forward 1, backward 2, forward 2, ...');
 });
