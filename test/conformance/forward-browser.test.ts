@@ -27,3 +27,13 @@ t.test('a forward off by one in the page fails on y', async (t) => {
   t.equal(run.code, 1, 'exit 1');
   t.match(run.stdout, /^FAIL .* y: /m, 'y on the FAIL line');
 });
+
+t.test('the page computes one request at a time: a fixture forward comes after its backward has answered, and before the next backward', async (t) => {
+  const json = join(t.testdir(), 'report.json');
+  // 9 float32 fixtures of several families and geometries.
+  const run = await runCli(['--impl', `browser:${adapterPath('one-call-at-a-time.mjs')}`, '--browser', browser, '--filter', 'dtype=float32', '--shard', '1/40', '--json', json]);
+  t.equal(run.code, 0, 'exit 0: no call started while another was running', { stdout: run.stdout.slice(-3000) });
+  const outcomes = (JSON.parse(readFileSync(json, 'utf8')) as { outcomes: ReportOutcome[] }).outcomes;
+  const withY = outcomes.filter((outcome) => outcome.outputs?.some((metrics) => metrics.output === 'y'));
+  t.ok(withY.length >= 5, `y scored on ${withY.length} of ${outcomes.length} fixtures`);
+});
