@@ -106,14 +106,6 @@ function forwardRequest(prepared: ReadyFixture, dtype: Dtype, x: Tensor, w: Tens
   };
 }
 
-/** The request for the y that is scored (b absent), or null when no y is scored (no forward, no expected y, or no bound for it). */
-function yRequest(host: AdapterHost, prepared: ReadyFixture, capabilities: AdapterCapabilities): HostForwardRequest | null {
-  const expectedY = prepared.fixture.forward;
-  if (host.runForward === undefined || capabilities.forward !== true || expectedY === undefined) return null;
-  if (forwardBoundProblem(expectedY, prepared.meta.dtype) !== null) return null;
-  return forwardRequest(prepared, prepared.meta.dtype, prepared.fixture.x, prepared.fixture.w, undefined);
-}
-
 /**
  * Ask for the scored y now, right after the fixture's backward request, on a host that
  * queues requests and answers them in order (maxInFlight > 1): the adapter computes it
@@ -121,8 +113,11 @@ function yRequest(host: AdapterHost, prepared: ReadyFixture, capabilities: Adapt
  * answer to runForwardStage. Undefined when no y is scored.
  */
 export function askForwardY(host: AdapterHost, prepared: ReadyFixture, capabilities: AdapterCapabilities): Promise<HostForwardResponse> | undefined {
-  const request = yRequest(host, prepared, capabilities);
-  return request === null ? undefined : host.runForward!(request);
+  const { meta, fixture } = prepared;
+  // Asked when runForwardStage would ask for it: a forward, an expected y, and a bound for y.
+  if (host.runForward === undefined || capabilities.forward !== true || fixture.forward === undefined) return undefined;
+  if (forwardBoundProblem(fixture.forward, meta.dtype) !== null) return undefined;
+  return host.runForward(forwardRequest(prepared, meta.dtype, fixture.x, fixture.w, undefined));
 }
 
 /**
@@ -160,7 +155,7 @@ export async function runForwardStage(
     if (expectedY !== undefined) {
       const problem = forwardBoundProblem(expectedY, meta.dtype);
       if (problem !== null) notes.push(`y not scored: ${problem}`);
-      else y = receive(await (askedY ?? runForward(yRequest(host, prepared, capabilities)!)));
+      else y = receive(await (askedY ?? runForward(forwardRequest(prepared, meta.dtype, fixture.x, fixture.w, undefined))));
     }
     const gradcheck = options.gradcheck ? await gradcheckFixture(host, prepared, backward, capabilities, call) : undefined;
     return { kind: 'done', ...(y !== undefined ? { y } : {}), ...(gradcheck !== undefined ? { gradcheck: gradcheck.summary } : {}), adapterSeconds: adapterSeconds + (gradcheck?.backwardSeconds ?? 0), notes };

@@ -35,7 +35,7 @@ import {
 import { matchesFilter, parseFilter, type FilterTerm } from './filter.js';
 import { askForwardY, runForwardStage, type ForwardStage } from './forward-stage.js';
 import { runFuzz, type FuzzOptions, type FuzzSummary } from './fuzz/run-fuzz.js';
-import type { AdapterHost, HostForwardResponse, HostOutput, HostRequest, HostResponse } from './host/adapter-host.js';
+import { queuesRequests, type AdapterHost, type HostForwardResponse, type HostOutput, type HostRequest, type HostResponse } from './host/adapter-host.js';
 import { unsupportedReason } from './host/capabilities.js';
 import { BrowserHost } from './host/browser-host.js';
 import { CommandHost } from './host/command-host.js';
@@ -672,7 +672,7 @@ export async function runConformance(options: RunOptions): Promise<RunResult> {
         // A host that queues requests gets its next fixture before this one's forward calls and
         // scoring; one that takes a request at a time (browser:) once this fixture's forward calls
         // are done, so that a page never computes two requests at once.
-        const queues = (host.maxInFlight ?? 1) > 1;
+        const queues = queuesRequests(host);
         if (queues) await fill();
         const stage = await runForwardStage(host, done.prepared, response, capabilities, { gradcheck: options.gradcheck === true }, done.y);
         if (!queues) await fill();

@@ -18,7 +18,7 @@ import type { LoadedFixture } from '../../src/fixture-io.js';
 import { Prng } from '../../src/prng.js';
 import type { ReportFuzz, ReportFuzzFailure } from '../../src/report-types.js';
 import type { AdapterCapabilities, Outcome } from '../../src/types.js';
-import type { AdapterHost, HostOutput } from '../host/adapter-host.js';
+import { queuesRequests, type AdapterHost, type HostOutput } from '../host/adapter-host.js';
 import { unsupportedReason } from '../host/capabilities.js';
 import { askForwardY, runForwardStage } from '../forward-stage.js';
 import { DEFAULT_LOAD_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, askSupport, checkGradcheckCapability, createHost, emptyCounts, finishFixture, parseImpl, readyFixture, type Finished, type RunOptions, type RunResult } from '../run.js';
@@ -152,7 +152,7 @@ export async function runFuzz(options: RunOptions, fuzz: FuzzOptions): Promise<R
       const ready = readyFixture(declared, fixture, timeoutMs);
       const pending = host.run(ready.request);
       // A queueing host computes the forward right after the backward, without a round trip between them.
-      const y = (host.maxInFlight ?? 1) > 1 ? askForwardY(host, ready, declared) : undefined;
+      const y = queuesRequests(host) ? askForwardY(host, ready, declared) : undefined;
       const response = await pending;
       const stage = await runForwardStage(host, ready, response, declared, { gradcheck: options.gradcheck === true }, y);
       return finishFixture(ready, response, declared, options.errorMaps === true, stage);

@@ -56,6 +56,11 @@ export type SupportResponse =
   | { kind: 'error'; message: string; detail?: string }
   | { kind: 'timeout' };
 
+/** Whether the host queues several requests and answers them in order (maxInFlight > 1), or takes one at a time. */
+export function queuesRequests(host: Pick<AdapterHost, 'maxInFlight'>): boolean {
+  return (host.maxInFlight ?? 1) > 1;
+}
+
 export interface AdapterHost {
   /**
    * How many run()/checkSupport() calls may be outstanding at once (default 1). A host
